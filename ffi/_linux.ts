@@ -1,0 +1,165 @@
+/**
+ * Constants every Linux architecture shmkit supports shares: the generic
+ * `fcntl.h`, `mman.h`, `ipc.h` and errno values. The per-architecture files
+ * add what differs (struct layouts, library names).
+ *
+ * @module
+ */
+
+/** Linux errno numbers by name (asm-generic/errno-base.h and errno.h). */
+export const ERRNO_NAMES: Readonly<Record<number, string>> = {
+  1: "EPERM",
+  2: "ENOENT",
+  3: "ESRCH",
+  4: "EINTR",
+  5: "EIO",
+  6: "ENXIO",
+  7: "E2BIG",
+  9: "EBADF",
+  10: "ECHILD",
+  11: "EAGAIN",
+  12: "ENOMEM",
+  13: "EACCES",
+  14: "EFAULT",
+  16: "EBUSY",
+  17: "EEXIST",
+  19: "ENODEV",
+  20: "ENOTDIR",
+  21: "EISDIR",
+  22: "EINVAL",
+  23: "ENFILE",
+  24: "EMFILE",
+  27: "EFBIG",
+  28: "ENOSPC",
+  30: "EROFS",
+  34: "ERANGE",
+  35: "EDEADLK",
+  36: "ENAMETOOLONG",
+  38: "ENOSYS",
+  42: "ENOMSG",
+  43: "EIDRM",
+  61: "ENODATA",
+  75: "EOVERFLOW",
+  95: "EOPNOTSUPP",
+  110: "ETIMEDOUT",
+  122: "EDQUOT",
+  130: "EOWNERDEAD",
+  131: "ENOTRECOVERABLE",
+};
+
+/** Human wording for the errno values a user of shared memory meets most. */
+export const ERRNO_TEXT: Readonly<Record<string, string>> = {
+  EPERM: "operation not permitted",
+  ENOENT: "it does not exist",
+  EINTR: "interrupted by a signal",
+  EBADF: "bad file descriptor",
+  EAGAIN: "resource temporarily unavailable",
+  ENOMEM: "out of memory",
+  EACCES: "permission denied",
+  EFAULT: "bad address",
+  EBUSY: "resource busy",
+  EEXIST: "it already exists",
+  ENODEV: "no such device",
+  EISDIR: "it is a directory",
+  EINVAL: "invalid argument",
+  ENFILE: "too many open files in the system",
+  EMFILE: "too many open files",
+  EFBIG: "file too large",
+  ENOSPC: "no space left",
+  EROFS: "read-only file system",
+  EDEADLK: "it would deadlock",
+  ENAMETOOLONG: "name too long",
+  ENOSYS: "not implemented",
+  ENOMSG: "no message of the desired type",
+  EIDRM: "it was removed",
+  EOVERFLOW: "value too large",
+  ETIMEDOUT: "timed out",
+  EOWNERDEAD: "the previous owner died",
+  ENOTRECOVERABLE: "state not recoverable",
+};
+
+/** Values from the generic Linux headers, identical on x86-64 and aarch64. */
+export const LINUX_CONSTANTS = {
+  O_RDONLY: 0,
+  O_WRONLY: 1,
+  O_RDWR: 2,
+  O_CREAT: 0o100,
+  O_EXCL: 0o200,
+  O_TRUNC: 0o1000,
+  O_CLOEXEC: 0o2000000,
+
+  PROT_NONE: 0,
+  PROT_READ: 1,
+  PROT_WRITE: 2,
+  MAP_SHARED: 1,
+  MAP_PRIVATE: 2,
+  MS_ASYNC: 1,
+  MS_INVALIDATE: 2,
+  MS_SYNC: 4,
+
+  IPC_PRIVATE: 0,
+  IPC_CREAT: 0o1000,
+  IPC_EXCL: 0o2000,
+  IPC_NOWAIT: 0o4000,
+  IPC_RMID: 0,
+  IPC_SET: 1,
+  IPC_STAT: 2,
+  SHM_RDONLY: 0o10000,
+  MSG_NOERROR: 0o10000,
+
+  CLOCK_REALTIME: 0,
+  CLOCK_MONOTONIC: 1,
+
+  PTHREAD_PROCESS_SHARED: 1,
+  PTHREAD_MUTEX_ERRORCHECK: 2,
+  PTHREAD_MUTEX_ROBUST: 1,
+
+  FUTEX_WAIT: 0,
+  FUTEX_WAKE: 1,
+  FUTEX_WAIT_BITSET: 9,
+  FUTEX_BITSET_MATCH_ANY: 0xffffffff,
+  FUTEX_CLOCK_REALTIME: 256,
+
+  ENOENT: 2,
+  EINTR: 4,
+  EAGAIN: 11,
+  EBUSY: 16,
+  EEXIST: 17,
+  EINVAL: 22,
+  EDEADLK: 35,
+  ENOMSG: 42,
+  EPERM: 1,
+  ETIMEDOUT: 110,
+  EOWNERDEAD: 130,
+  ENOTRECOVERABLE: 131,
+
+  NAME_MAX: 255,
+  PATH_MAX: 4096,
+  PAGE_SIZE_MIN: 4096,
+
+  /** struct timespec { time_t tv_sec; long tv_nsec; } on LP64. */
+  TIMESPEC_SIZE: 16,
+  /** struct ipc_perm offsets inside shmid_ds / msqid_ds (LP64 glibc and musl). */
+  IPC_PERM_UID: 4,
+  IPC_PERM_GID: 8,
+  IPC_PERM_CUID: 12,
+  IPC_PERM_CGID: 16,
+  IPC_PERM_MODE: 20,
+  /** struct shmid_ds (LP64). */
+  SHMID_DS_SIZE: 112,
+  SHM_SEGSZ: 48,
+  SHM_ATIME: 56,
+  SHM_DTIME: 64,
+  SHM_CTIME: 72,
+  SHM_CPID: 80,
+  SHM_LPID: 84,
+  SHM_NATTCH: 88,
+  /** struct msqid_ds (LP64). */
+  MSQID_DS_SIZE: 120,
+  MSG_QNUM: 80,
+  MSG_QBYTES: 88,
+  /** sem_t is four longs on LP64 glibc and musl. */
+  SEM_T_SIZE: 32,
+  SEM_T_ALIGN: 8,
+  PTHREAD_MUTEXATTR_SIZE: 4,
+} as const;

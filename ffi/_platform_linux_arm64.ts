@@ -1,0 +1,27 @@
+/**
+ * linux-arm64: constants and struct layouts from the asm-generic headers that
+ * aarch64 uses (`asm-generic/stat.h`) and glibc's aarch64 `pthreadtypes-arch.h`.
+ *
+ * @module
+ */
+import { LINUX_CONSTANTS } from "./_linux.ts";
+
+export const PLATFORM = {
+  ...LINUX_CONSTANTS,
+  name: "linux-arm64",
+  /** Candidate C libraries, tried in order: glibc, then musl. */
+  libraries: [
+    "libc.so.6",
+    "libc.musl-aarch64.so.1",
+    "/lib/ld-musl-aarch64.so.1",
+  ],
+  /** struct stat (asm-generic: st_mode and st_nlink are 32-bit, 128 bytes). */
+  STAT_SIZE: 128,
+  STAT_MODE: 16,
+  STAT_UID: 24,
+  STAT_GID: 28,
+  STAT_SIZE_FIELD: 48,
+  PTHREAD_MUTEX_SIZE: 48,
+  PTHREAD_MUTEX_ALIGN: 8,
+  SYS_futex: 98,
+} as const;

@@ -1,0 +1,23 @@
+/**
+ * linux-x64: constants and struct layouts from glibc's and the kernel's
+ * x86-64 headers (`bits/struct_stat.h`, `bits/pthreadtypes-arch.h`).
+ *
+ * @module
+ */
+import { LINUX_CONSTANTS } from "./_linux.ts";
+
+export const PLATFORM = {
+  ...LINUX_CONSTANTS,
+  name: "linux-x64",
+  /** Candidate C libraries, tried in order: glibc, then musl. */
+  libraries: ["libc.so.6", "libc.musl-x86_64.so.1", "/lib/ld-musl-x86_64.so.1"],
+  /** struct stat (x86-64 has its own, not asm-generic). */
+  STAT_SIZE: 144,
+  STAT_MODE: 24,
+  STAT_UID: 28,
+  STAT_GID: 32,
+  STAT_SIZE_FIELD: 48,
+  PTHREAD_MUTEX_SIZE: 40,
+  PTHREAD_MUTEX_ALIGN: 8,
+  SYS_futex: 202,
+} as const;

@@ -1,0 +1,166 @@
+/**
+ * The libc functions shmkit calls, declared once as data. Each backend
+ * (`_deno.ts`, `_bun.ts`) translates this table for its runtime's `dlopen`;
+ * nothing else in the project names an FFI type.
+ *
+ * Types are C-level and exact: `i32` for `int`, `u32` for `mode_t`/`unsigned`,
+ * `i64` for `off_t`/`long`/`time_t`, `usize` for `size_t`, `pointer` for an
+ * address that libc hands back or that we computed, and `buffer` for memory the
+ * caller owns (a NUL-terminated string, an out-struct) that is only read or
+ * written during the call.
+ *
+ * `blocking: true` marks calls that can sleep in the kernel; the Deno backend
+ * also binds a non-blocking twin of each so that async waits leave the event
+ * loop free.
+ *
+ * @module
+ */
+
+/** A C type, spelled as both backends understand after translation. */
+export type CType =
+  | "void"
+  | "i32"
+  | "u32"
+  | "i64"
+  | "u64"
+  | "usize"
+  | "isize"
+  | "pointer"
+  | "buffer";
+
+/** One libc function: its parameters, its result and whether it may block. */
+export interface SymbolSpec {
+  readonly parameters: readonly CType[];
+  readonly result: CType;
+  readonly blocking?: boolean;
+}
+
+export const LIBC_SYMBOLS = {
+  // int *__errno_location(void): errno is per thread; this finds ours.
+  __errno_location: { parameters: [], result: "pointer" },
+
+  // int shm_open(const char *name, int oflag, mode_t mode)
+  shm_open: { parameters: ["buffer", "i32", "u32"], result: "i32" },
+  // int shm_unlink(const char *name)
+  shm_unlink: { parameters: ["buffer"], result: "i32" },
+  // int open(const char *path, int flags, mode_t mode)
+  open: { parameters: ["buffer", "i32", "u32"], result: "i32" },
+  // int close(int fd)
+  close: { parameters: ["i32"], result: "i32" },
+  // int ftruncate(int fd, off_t length)
+  ftruncate: { parameters: ["i32", "i64"], result: "i32" },
+  // int fstat(int fd, struct stat *buf)
+  fstat: { parameters: ["i32", "buffer"], result: "i32" },
+
+  // void *mmap(void *addr, size_t length, int prot, int flags, int fd, off_t offset)
+  mmap: {
+    parameters: ["pointer", "usize", "i32", "i32", "i32", "i64"],
+    result: "pointer",
+  },
+  // int munmap(void *addr, size_t length)
+  munmap: { parameters: ["pointer", "usize"], result: "i32" },
+  // int msync(void *addr, size_t length, int flags)
+  msync: { parameters: ["pointer", "usize", "i32"], result: "i32" },
+
+  // key_t ftok(const char *pathname, int proj_id)
+  ftok: { parameters: ["buffer", "i32"], result: "i32" },
+  // int shmget(key_t key, size_t size, int shmflg)
+  shmget: { parameters: ["i32", "usize", "i32"], result: "i32" },
+  // void *shmat(int shmid, const void *shmaddr, int shmflg)
+  shmat: { parameters: ["i32", "pointer", "i32"], result: "pointer" },
+  // int shmdt(const void *shmaddr)
+  shmdt: { parameters: ["pointer"], result: "i32" },
+  // int shmctl(int shmid, int cmd, struct shmid_ds *buf)
+  shmctl: { parameters: ["i32", "i32", "buffer"], result: "i32" },
+
+  // int msgget(key_t key, int msgflg)
+  msgget: { parameters: ["i32", "i32"], result: "i32" },
+  // int msgsnd(int msqid, const void *msgp, size_t msgsz, int msgflg)
+  msgsnd: {
+    parameters: ["i32", "buffer", "usize", "i32"],
+    result: "i32",
+    blocking: true,
+  },
+  // ssize_t msgrcv(int msqid, void *msgp, size_t msgsz, long msgtyp, int msgflg)
+  msgrcv: {
+    parameters: ["i32", "buffer", "usize", "i64", "i32"],
+    result: "isize",
+    blocking: true,
+  },
+  // int msgctl(int msqid, int cmd, struct msqid_ds *buf)
+  msgctl: { parameters: ["i32", "i32", "buffer"], result: "i32" },
+
+  // int sem_init(sem_t *sem, int pshared, unsigned int value)
+  sem_init: { parameters: ["pointer", "i32", "u32"], result: "i32" },
+  // int sem_destroy(sem_t *sem)
+  sem_destroy: { parameters: ["pointer"], result: "i32" },
+  // sem_t *sem_open(const char *name, int oflag, mode_t mode, unsigned int value)
+  // (variadic in C; on both supported ABIs the two extra arguments travel in
+  // registers exactly like fixed ones)
+  sem_open: { parameters: ["buffer", "i32", "u32", "u32"], result: "pointer" },
+  // int sem_close(sem_t *sem)
+  sem_close: { parameters: ["pointer"], result: "i32" },
+  // int sem_unlink(const char *name)
+  sem_unlink: { parameters: ["buffer"], result: "i32" },
+  // int sem_wait(sem_t *sem)
+  sem_wait: { parameters: ["pointer"], result: "i32", blocking: true },
+  // int sem_trywait(sem_t *sem)
+  sem_trywait: { parameters: ["pointer"], result: "i32" },
+  // int sem_timedwait(sem_t *sem, const struct timespec *abs_timeout)
+  sem_timedwait: {
+    parameters: ["pointer", "buffer"],
+    result: "i32",
+    blocking: true,
+  },
+  // int sem_post(sem_t *sem)
+  sem_post: { parameters: ["pointer"], result: "i32" },
+  // int sem_getvalue(sem_t *sem, int *sval)
+  sem_getvalue: { parameters: ["pointer", "buffer"], result: "i32" },
+
+  // int pthread_mutexattr_init(pthread_mutexattr_t *attr)
+  pthread_mutexattr_init: { parameters: ["buffer"], result: "i32" },
+  // int pthread_mutexattr_destroy(pthread_mutexattr_t *attr)
+  pthread_mutexattr_destroy: { parameters: ["buffer"], result: "i32" },
+  // int pthread_mutexattr_setpshared(pthread_mutexattr_t *attr, int pshared)
+  pthread_mutexattr_setpshared: { parameters: ["buffer", "i32"], result: "i32" },
+  // int pthread_mutexattr_setrobust(pthread_mutexattr_t *attr, int robust)
+  pthread_mutexattr_setrobust: { parameters: ["buffer", "i32"], result: "i32" },
+  // int pthread_mutexattr_settype(pthread_mutexattr_t *attr, int type)
+  pthread_mutexattr_settype: { parameters: ["buffer", "i32"], result: "i32" },
+  // int pthread_mutex_init(pthread_mutex_t *m, const pthread_mutexattr_t *attr)
+  pthread_mutex_init: { parameters: ["pointer", "buffer"], result: "i32" },
+  // int pthread_mutex_destroy(pthread_mutex_t *m)
+  pthread_mutex_destroy: { parameters: ["pointer"], result: "i32" },
+  // int pthread_mutex_lock(pthread_mutex_t *m)
+  pthread_mutex_lock: { parameters: ["pointer"], result: "i32", blocking: true },
+  // int pthread_mutex_trylock(pthread_mutex_t *m)
+  pthread_mutex_trylock: { parameters: ["pointer"], result: "i32" },
+  // int pthread_mutex_timedlock(pthread_mutex_t *m, const struct timespec *abs)
+  pthread_mutex_timedlock: {
+    parameters: ["pointer", "buffer"],
+    result: "i32",
+    blocking: true,
+  },
+  // int pthread_mutex_unlock(pthread_mutex_t *m)
+  pthread_mutex_unlock: { parameters: ["pointer"], result: "i32" },
+  // int pthread_mutex_consistent(pthread_mutex_t *m)
+  pthread_mutex_consistent: { parameters: ["pointer"], result: "i32" },
+
+  // long syscall(long number, ...): used for futex(2), which glibc does not
+  // wrap. Every argument is passed full width, as the variadic callee reads
+  // longs: futex(uaddr, op, val, timeout, uaddr2, val3).
+  syscall: {
+    parameters: ["i64", "pointer", "i64", "i64", "buffer", "pointer", "i64"],
+    result: "i64",
+    blocking: true,
+  },
+  // int clock_gettime(clockid_t clk, struct timespec *tp)
+  clock_gettime: { parameters: ["i32", "buffer"], result: "i32" },
+  // pid_t getpid(void)
+  getpid: { parameters: [], result: "i32" },
+  // pid_t gettid(void)
+  gettid: { parameters: [], result: "i32" },
+} as const satisfies Record<string, SymbolSpec>;
+
+/** The names of every bound libc function. */
+export type LibcSymbolName = keyof typeof LIBC_SYMBOLS;

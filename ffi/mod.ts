@@ -1,0 +1,15 @@
+/**
+ * Shared memory through libc: POSIX objects (`SharedMemory`), System V
+ * segments (`SysVSharedMemory`), mapped files (`MappedFile`), and the errors
+ * they throw.
+ *
+ * @module
+ */
+export { ClosedError, ErrnoError, errnoName } from "./errors.ts";
+export type { SharedRegion, TypedArrayConstructor, UnsafePointer } from "./region.ts";
+export {
+  SharedMemory,
+  type SharedMemoryCreateOptions,
+  type SharedMemoryOpenOptions,
+  type SharedMemoryOpenOrCreateOptions,
+} from "./shared_memory.ts";

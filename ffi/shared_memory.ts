@@ -1,0 +1,443 @@
+/**
+ * POSIX shared memory: `shm_open` + `ftruncate` + `mmap`.
+ *
+ * @module
+ */
+import { backend, errno, libc, platform } from "./_libc.ts";
+import { ClosedError, ErrnoError } from "./errors.ts";
+import { Mapping, type TypedArrayConstructor } from "./_mapping.ts";
+import { closeDescriptor, fstat, ftruncate, mapDescriptor, unmap } from "./_fd.ts";
+import type { UnsafePointer } from "./_backend.ts";
+import type { SharedRegion } from "./region.ts";
+import {
+  cString,
+  validateBoolean,
+  validateIpcName,
+  validateMode,
+  validateOptions,
+  validateSize,
+} from "./_validate.ts";
+
+/** Options for {@linkcode SharedMemory.create}. */
+export interface SharedMemoryCreateOptions {
+  /** Permission bits, filtered by the umask as with shm_open. Default 0o600. */
+  mode?: number;
+  /**
+   * Fail with EEXIST if the name is taken (O_EXCL). Default true. With false
+   * an existing object is opened and grown to `size` if smaller, never shrunk.
+   */
+  exclusive?: boolean;
+}
+
+/** Options for {@linkcode SharedMemory.open}. */
+export interface SharedMemoryOpenOptions {
+  /**
+   * Open O_RDONLY. The mapping is copy-on-write: reads see other processes'
+   * writes, and a write through a view stays private to this process instead
+   * of faulting it. Default false.
+   */
+  readOnly?: boolean;
+}
+
+/** Options for {@linkcode SharedMemory.openOrCreate}. */
+export interface SharedMemoryOpenOrCreateOptions {
+  /** Permission bits when this call creates the object. Default 0o600. */
+  mode?: number;
+}
+
+const DEFAULT_MODE = 0o600;
+
+/**
+ * A POSIX shared memory object (`/dev/shm/NAME` on Linux) mapped into this
+ * process. Any process that opens the same name sees the same bytes: Deno,
+ * Bun, C or Python.
+ *
+ * The name outlives this process until someone calls `unlink()`.
+ *
+ * @example Two processes, one region
+ * ```ts
+ * import { SharedMemory } from "./mod.ts";
+ *
+ * const name = `/doc-orders-${Date.now()}`;
+ * using shm = SharedMemory.create(name, 1 << 16);
+ * shm.view(Int32Array, 0, 16)[0] = 42;
+ *
+ * // In another process: SharedMemory.open(name).view(Int32Array)[0] === 42
+ * using same = SharedMemory.open(name);
+ * console.assert(same.view(Int32Array)[0] === 42);
+ * shm.unlink();
+ * ```
+ */
+export class SharedMemory implements SharedRegion, Disposable {
+  readonly #name: string;
+  readonly #readOnly: boolean;
+  readonly #created: boolean;
+  #fd: number;
+  #size: number;
+  #mapping: Mapping | null;
+
+  private constructor(
+    name: string,
+    fd: number,
+    size: number,
+    readOnly: boolean,
+    created: boolean,
+  ) {
+    this.#name = name;
+    this.#fd = fd;
+    this.#readOnly = readOnly;
+    this.#created = created;
+    this.#size = size;
+    this.#mapping = null;
+    try {
+      this.#mapping = this.#map(size);
+    } catch (error) {
+      libc.close(fd);
+      throw error;
+    }
+  }
+
+  /**
+   * Creates a new object of `size` bytes (zero-filled) and maps it.
+   *
+   * @param name `/` followed by up to 253 bytes, no other `/`.
+   * @param size Bytes, a positive safe integer.
+   * @param options `mode` (default 0o600) and `exclusive` (default true).
+   * @returns The mapped object; `created` is true.
+   * @throws {TypeError|RangeError} On a bad name, size or option.
+   * @throws {ErrnoError} `EEXIST` if the name is taken and `exclusive`.
+   *
+   * @example
+   * ```ts
+   * import { SharedMemory } from "./mod.ts";
+   * using shm = SharedMemory.create(`/doc-create-${Date.now()}`, 4096);
+   * console.assert(shm.size === 4096 && shm.created);
+   * shm.unlink();
+   * ```
+   */
+  static create(
+    name: string,
+    size: number,
+    options?: SharedMemoryCreateOptions,
+  ): SharedMemory {
+    validateIpcName(name, "name");
+    validateSize(size, "size");
+    validateOptions(options);
+    const mode = options?.mode ?? DEFAULT_MODE;
+    validateMode(mode);
+    validateBoolean(options?.exclusive, "options.exclusive");
+    const exclusive = options?.exclusive ?? true;
+
+    if (!exclusive) return SharedMemory.#openOrCreate(name, size, mode);
+    const { O_RDWR, O_CREAT, O_EXCL, O_CLOEXEC } = platform;
+    const fd = libc.shm_open(cString(name), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, mode);
+    if (fd < 0) {
+      throw new ErrnoError(errno(), "shm_open", `create shared memory "${name}"`, name);
+    }
+    return SharedMemory.#sized(name, fd, size, true);
+  }
+
+  /**
+   * Opens an existing object and maps all of it; its size comes from fstat.
+   *
+   * @param name The object's name.
+   * @param options `readOnly` (default false).
+   * @throws {ErrnoError} `ENOENT` if there is no such object.
+   *
+   * @example
+   * ```ts
+   * import { SharedMemory } from "./mod.ts";
+   * const name = `/doc-open-${Date.now()}`;
+   * using made = SharedMemory.create(name, 8192);
+   * using seen = SharedMemory.open(name, { readOnly: true });
+   * console.assert(seen.size === 8192 && !seen.created);
+   * made.unlink();
+   * ```
+   */
+  static open(name: string, options?: SharedMemoryOpenOptions): SharedMemory {
+    validateIpcName(name, "name");
+    validateOptions(options);
+    validateBoolean(options?.readOnly, "options.readOnly");
+    const readOnly = options?.readOnly ?? false;
+    const { O_RDONLY, O_RDWR, O_CLOEXEC } = platform;
+    const fd = libc.shm_open(cString(name), (readOnly ? O_RDONLY : O_RDWR) | O_CLOEXEC, 0);
+    if (fd < 0) {
+      throw new ErrnoError(errno(), "shm_open", `open shared memory "${name}"`, name);
+    }
+    let size: number;
+    try {
+      size = fstat(fd, `read the size of shared memory "${name}"`, name).size;
+      if (size === 0) {
+        throw new ErrnoError(
+          platform.EINVAL,
+          "mmap",
+          `map shared memory "${name}" of size 0 (its creator has not sized it yet)`,
+          name,
+        );
+      }
+    } catch (error) {
+      libc.close(fd);
+      throw error;
+    }
+    return new SharedMemory(name, fd, size, readOnly, false);
+  }
+
+  /**
+   * Opens the object if it exists, else creates it with `size` bytes. Exactly
+   * one of several racing processes sees `created === true`, so that one
+   * process initializes the contents.
+   *
+   * @example
+   * ```ts
+   * import { SharedMemory } from "./mod.ts";
+   * const name = `/doc-ooc-${Date.now()}`;
+   * using a = SharedMemory.openOrCreate(name, 4096);
+   * using b = SharedMemory.openOrCreate(name, 4096);
+   * console.assert(a.created && !b.created);
+   * a.unlink();
+   * ```
+   */
+  static openOrCreate(
+    name: string,
+    size: number,
+    options?: SharedMemoryOpenOrCreateOptions,
+  ): SharedMemory {
+    validateIpcName(name, "name");
+    validateSize(size, "size");
+    validateOptions(options);
+    const mode = options?.mode ?? DEFAULT_MODE;
+    validateMode(mode);
+    return SharedMemory.#openOrCreate(name, size, mode);
+  }
+
+  static #openOrCreate(name: string, size: number, mode: number): SharedMemory {
+    const { O_RDWR, O_CREAT, O_EXCL, O_CLOEXEC } = platform;
+    const path = cString(name);
+    // Loop because the object can be unlinked between our two attempts.
+    for (let attempt = 0; attempt < 100; attempt++) {
+      const fd = libc.shm_open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, mode);
+      if (fd >= 0) return SharedMemory.#sized(name, fd, size, true);
+      const code = errno();
+      if (code !== platform.EEXIST) {
+        throw new ErrnoError(code, "shm_open", `create shared memory "${name}"`, name);
+      }
+      const existing = libc.shm_open(path, O_RDWR | O_CLOEXEC, 0);
+      if (existing >= 0) return SharedMemory.#sized(name, existing, size, false);
+      const again = errno();
+      if (again !== platform.ENOENT) {
+        throw new ErrnoError(again, "shm_open", `open shared memory "${name}"`, name);
+      }
+    }
+    throw new ErrnoError(
+      platform.EAGAIN,
+      "shm_open",
+      `open or create shared memory "${name}" (it kept vanishing)`,
+      name,
+    );
+  }
+
+  /**
+   * Removes the name; mappings that exist stay valid until closed.
+   *
+   * @throws {ErrnoError} `ENOENT` if there is no such object.
+   *
+   * @example
+   * ```ts
+   * import { SharedMemory } from "./mod.ts";
+   * const name = `/doc-unlink-${Date.now()}`;
+   * SharedMemory.create(name, 4096).close();
+   * SharedMemory.unlink(name);
+   * ```
+   */
+  static unlink(name: string): void {
+    validateIpcName(name, "name");
+    if (libc.shm_unlink(cString(name)) !== 0) {
+      throw new ErrnoError(errno(), "shm_unlink", `unlink shared memory "${name}"`, name);
+    }
+  }
+
+  // Grows a descriptor we hold to at least `size` bytes and maps it. An
+  // object someone else created is never shrunk: others may have mapped it,
+  // and cutting pages from under them would fault them with SIGBUS.
+  static #sized(name: string, fd: number, size: number, created: boolean): SharedMemory {
+    let actual = size;
+    try {
+      const current = created ? 0 : fstat(fd, `read the size of shared memory "${name}"`, name).size;
+      if (current < size) {
+        ftruncate(fd, size, `size shared memory "${name}" to ${size} bytes`, name);
+      }
+      actual = Math.max(current, size);
+    } catch (error) {
+      libc.close(fd);
+      if (created) libc.shm_unlink(cString(name));
+      throw error;
+    }
+    return new SharedMemory(name, fd, actual, false, created);
+  }
+
+  #map(size: number): Mapping {
+    const name = this.#name;
+    const fd = this.#fd;
+    const address = mapDescriptor(
+      fd,
+      size,
+      { writable: !this.#readOnly, copyOnWrite: this.#readOnly },
+      `map shared memory "${name}"`,
+      name,
+    );
+    return new Mapping(address, size, `shared memory "${name}"`, () => {
+      libc.munmap(backend.pointer(address), BigInt(size));
+      libc.close(fd);
+    });
+  }
+
+  #open(): Mapping {
+    if (this.#mapping === null) throw new ClosedError(`shared memory "${this.#name}"`);
+    return this.#mapping;
+  }
+
+  /** The name this object was opened by, e.g. `"/orders"`. */
+  get name(): string {
+    return this.#name;
+  }
+
+  /** Bytes mapped and reachable through views. */
+  get size(): number {
+    return this.#size;
+  }
+
+  /** True if this call created the object (so this process initializes it). */
+  get created(): boolean {
+    return this.#created;
+  }
+
+  /** True if opened with `readOnly`. */
+  get readOnly(): boolean {
+    return this.#readOnly;
+  }
+
+  /** True after `close()`. */
+  get closed(): boolean {
+    return this.#mapping === null;
+  }
+
+  /** The whole mapping as one ArrayBuffer; detached by close() and resize(). */
+  get buffer(): ArrayBuffer {
+    return this.#open().buffer;
+  }
+
+  /**
+   * A typed-array view of the mapping, no copy. It never reaches past `size`;
+   * it becomes empty (length 0) when the object is closed or resized.
+   *
+   * @param type A typed array constructor such as `Int32Array`.
+   * @param byteOffset Start, a multiple of the element size. Default 0.
+   * @param length Elements; default all that fit.
+   * @throws {RangeError} If the view would pass the end or is misaligned.
+   *
+   * @example
+   * ```ts
+   * import { SharedMemory } from "./mod.ts";
+   * using shm = SharedMemory.create(`/doc-view-${Date.now()}`, 4096);
+   * const counts = shm.view(Int32Array, 0, 16);
+   * Atomics.add(counts, 0, 1);
+   * shm.unlink();
+   * ```
+   */
+  view<C extends TypedArrayConstructor>(
+    type: C,
+    byteOffset?: number,
+    length?: number,
+  ): InstanceType<C> {
+    return this.#open().view(type, byteOffset, length);
+  }
+
+  /**
+   * The raw address of `byteOffset`, for C code. Valid until close/resize.
+   *
+   * @example
+   * ```ts
+   * import { SharedMemory } from "./mod.ts";
+   * using shm = SharedMemory.create(`/doc-ptr-${Date.now()}`, 4096);
+   * const p = shm.unsafePointer(0);
+   * console.assert(p !== null);
+   * shm.unlink();
+   * ```
+   */
+  unsafePointer(byteOffset = 0): UnsafePointer {
+    return this.#open().pointer(byteOffset);
+  }
+
+  /**
+   * Changes the object's size (ftruncate) and maps it again. Views made
+   * before are detached; make new ones.
+   *
+   * @throws {ErrnoError} From ftruncate or mmap; the old mapping then stays.
+   *
+   * @example
+   * ```ts
+   * import { SharedMemory } from "./mod.ts";
+   * using shm = SharedMemory.create(`/doc-resize-${Date.now()}`, 4096);
+   * shm.resize(65536);
+   * console.assert(shm.view(Uint8Array).length === 65536);
+   * shm.unlink();
+   * ```
+   */
+  resize(size: number): void {
+    validateSize(size, "size");
+    const old = this.#open();
+    ftruncate(this.#fd, size, `resize shared memory "${this.#name}" to ${size} bytes`, this.#name);
+    const next = this.#map(size);
+    old.retire();
+    this.#mapping = next;
+    this.#size = size;
+    unmap(old.address, old.byteLength, `unmap shared memory "${this.#name}"`, this.#name);
+  }
+
+  /**
+   * Unmaps and closes the descriptor. Views become empty. Calling it again
+   * does nothing. The name stays until `unlink()`.
+   *
+   * @example
+   * ```ts
+   * import { SharedMemory } from "./mod.ts";
+   * const shm = SharedMemory.create(`/doc-close-${Date.now()}`, 4096);
+   * const bytes = shm.view(Uint8Array);
+   * shm.close();
+   * shm.close();
+   * console.assert(bytes.length === 0);
+   * SharedMemory.unlink(shm.name);
+   * ```
+   */
+  close(): void {
+    const mapping = this.#mapping;
+    if (mapping === null || !mapping.retire()) return;
+    this.#mapping = null;
+    const what = `close shared memory "${this.#name}"`;
+    try {
+      unmap(mapping.address, mapping.byteLength, what, this.#name);
+    } finally {
+      closeDescriptor(this.#fd, what, this.#name);
+      this.#fd = -1;
+    }
+  }
+
+  /**
+   * Removes this object's name (shm_unlink). Works before or after close().
+   *
+   * @example
+   * ```ts
+   * import { SharedMemory } from "./mod.ts";
+   * using shm = SharedMemory.create(`/doc-unlink2-${Date.now()}`, 4096);
+   * shm.unlink();
+   * ```
+   */
+  unlink(): void {
+    SharedMemory.unlink(this.#name);
+  }
+
+  /** Same as `close()`, for `using`. */
+  [Symbol.dispose](): void {
+    this.close();
+  }
+}

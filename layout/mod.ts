@@ -1,0 +1,6 @@
+/**
+ * C-compatible struct layouts over shared memory.
+ *
+ * @module
+ */
+export {};

@@ -1,0 +1,6 @@
+/**
+ * Synchronization primitives that live inside shared memory.
+ *
+ * @module
+ */
+export {};
