@@ -4,12 +4,7 @@
  *
  * @module
  */
-import type {
-  Backend,
-  LibcFunctions,
-  LoadBackend,
-  UnsafePointer,
-} from "./_backend.ts";
+import type { Backend, LibcFunctions, LoadBackend, UnsafePointer } from "./_backend.ts";
 import type { CType, SymbolSpec } from "./_symbols.ts";
 
 // Only what we use of bun:ffi; imported by a computed specifier so that

@@ -80,17 +80,14 @@ export const load: LoadBackend = (table, libraries) => {
   }
   const raw = opened.symbols;
 
-  const toAddress = (p: unknown) =>
-    BigInt(deno.UnsafePointer.value(p as DenoPointer));
+  const toAddress = (p: unknown) => BigInt(deno.UnsafePointer.value(p as DenoPointer));
   const libc: Record<string, unknown> = {};
   const libcAsync: Record<string, unknown> = {};
   for (const [name, spec] of Object.entries(table) as [string, SymbolSpec][]) {
     const fn = raw[name];
     // Pointers come back as bigint addresses on both backends, so sentinel
     // checks such as MAP_FAILED compare exactly.
-    libc[name] = spec.result === "pointer"
-      ? (...args: unknown[]) => toAddress(fn(...args))
-      : fn;
+    libc[name] = spec.result === "pointer" ? (...args: unknown[]) => toAddress(fn(...args)) : fn;
     if (spec.blocking) {
       const nb = raw[name + ASYNC_SUFFIX];
       libcAsync[name] = spec.result === "pointer"

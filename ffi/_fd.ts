@@ -67,4 +67,3 @@ export function closeDescriptor(fd: number, action: string, path?: string): void
     throw new ErrnoError(errno(), "close", action, path);
   }
 }
-

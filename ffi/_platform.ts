@@ -21,9 +21,7 @@ function selectPlatform(): Platform {
   const found = SUPPORTED[here];
   if (found === undefined) {
     throw new Error(
-      `shmkit supports ${
-        Object.keys(SUPPORTED).join(" and ")
-      }; this machine is ${here}`,
+      `shmkit supports ${Object.keys(SUPPORTED).join(" and ")}; this machine is ${here}`,
     );
   }
   return found;

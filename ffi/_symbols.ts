@@ -45,6 +45,8 @@ export const LIBC_SYMBOLS = {
   shm_unlink: { parameters: ["buffer"], result: "i32" },
   // int open(const char *path, int flags, mode_t mode)
   open: { parameters: ["buffer", "i32", "u32"], result: "i32" },
+  // int unlink(const char *path)
+  unlink: { parameters: ["buffer"], result: "i32" },
   // int close(int fd)
   close: { parameters: ["i32"], result: "i32" },
   // int ftruncate(int fd, off_t length)

@@ -102,17 +102,17 @@ export function validateMode(mode: unknown, argument = "mode"): asserts mode is 
 }
 
 /** Checks an options argument: undefined or a plain object. */
-export function validateOptions(
-  options: unknown,
-  argument = "options",
-): asserts options is Record<string, unknown> | undefined {
+export function validateOptions(options: unknown, argument = "options"): void {
   if (options !== undefined && (options === null || typeof options !== "object")) {
     throw new TypeError(`${argument} must be an object, got ${describe(options)}`);
   }
 }
 
 /** Checks an optional boolean option. */
-export function validateBoolean(value: unknown, argument: string): asserts value is boolean | undefined {
+export function validateBoolean(
+  value: unknown,
+  argument: string,
+): asserts value is boolean | undefined {
   if (value !== undefined && typeof value !== "boolean") {
     throw new TypeError(`${argument} must be a boolean, got ${describe(value)}`);
   }

@@ -13,3 +13,12 @@ export {
   type SharedMemoryOpenOptions,
   type SharedMemoryOpenOrCreateOptions,
 } from "./shared_memory.ts";
+export {
+  ftok,
+  IPC_PRIVATE,
+  type SysVCreateOptions,
+  type SysVOpenOptions,
+  SysVSharedMemory,
+  type SysVStat,
+} from "./sysv_shared_memory.ts";
+export { type FlushOptions, MappedFile, type MappedFileOptions } from "./mapped_file.ts";

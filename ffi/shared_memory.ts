@@ -262,7 +262,9 @@ export class SharedMemory implements SharedRegion, Disposable {
   static #sized(name: string, fd: number, size: number, created: boolean): SharedMemory {
     let actual = size;
     try {
-      const current = created ? 0 : fstat(fd, `read the size of shared memory "${name}"`, name).size;
+      const current = created
+        ? 0
+        : fstat(fd, `read the size of shared memory "${name}"`, name).size;
       if (current < size) {
         ftruncate(fd, size, `size shared memory "${name}" to ${size} bytes`, name);
       }

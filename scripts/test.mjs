@@ -33,7 +33,12 @@ const runs = [
   {
     runtime: "bun",
     command: bin("bun"),
-    args: ["test", "--timeout", "120000", ...files.map((f) => (f.startsWith(".") || f.startsWith("/") ? f : "./" + f))],
+    args: [
+      "test",
+      "--timeout",
+      "120000",
+      ...files.map((f) => (f.startsWith(".") || f.startsWith("/") ? f : "./" + f)),
+    ],
     parse(out) {
       const p = /^\s*(\d+) pass\s*$/m.exec(out);
       const f = /^\s*(\d+) fail\s*$/m.exec(out);
@@ -44,10 +49,20 @@ const runs = [
 
 function run({ command, args }) {
   return new Promise((resolve) => {
-    const child = spawn(command, args, { cwd: root, stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, NO_COLOR: "1" } });
+    const child = spawn(command, args, {
+      cwd: root,
+      stdio: ["ignore", "pipe", "pipe"],
+      env: { ...process.env, NO_COLOR: "1" },
+    });
     let out = "";
-    child.stdout.on("data", (d) => { out += d; process.stdout.write(d); });
-    child.stderr.on("data", (d) => { out += d; process.stderr.write(d); });
+    child.stdout.on("data", (d) => {
+      out += d;
+      process.stdout.write(d);
+    });
+    child.stderr.on("data", (d) => {
+      out += d;
+      process.stderr.write(d);
+    });
     child.on("close", (code, signal) => resolve({ code, signal, out }));
   });
 }
@@ -64,7 +79,9 @@ for (const r of runs) {
     broken = true;
     continue;
   }
-  console.log(`=== ${r.runtime}: ${counts.passed} passed, ${counts.failed} failed (exit ${code ?? signal})`);
+  console.log(
+    `=== ${r.runtime}: ${counts.passed} passed, ${counts.failed} failed (exit ${code ?? signal})`,
+  );
   passed += counts.passed;
   failed += counts.failed;
   if (code !== 0 && counts.failed === 0) broken = true;

@@ -143,7 +143,9 @@ export async function compileC(source: string, label = "prog", flags: string[] =
 export function assertSucceeded(result: ProcessResult, what = "child"): void {
   if (result.code !== 0) {
     throw new Error(
-      `${what} exited with ${result.code ?? result.signal}\nstdout: ${result.stdout}\nstderr: ${result.stderr}`,
+      `${what} exited with ${
+        result.code ?? result.signal
+      }\nstdout: ${result.stdout}\nstderr: ${result.stderr}`,
     );
   }
 }

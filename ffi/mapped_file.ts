@@ -1,0 +1,317 @@
+/**
+ * Regular files mapped into memory: `open` + `mmap`, `msync` to flush.
+ *
+ * @module
+ */
+import { backend, errno, libc, platform } from "./_libc.ts";
+import { ClosedError, ErrnoError } from "./errors.ts";
+import { Mapping, type TypedArrayConstructor } from "./_mapping.ts";
+import { closeDescriptor, fstat, ftruncate, mapDescriptor, unmap } from "./_fd.ts";
+import type { UnsafePointer } from "./_backend.ts";
+import type { SharedRegion } from "./region.ts";
+import {
+  cString,
+  validateBoolean,
+  validateMode,
+  validateOptions,
+  validatePath,
+  validateSize,
+} from "./_validate.ts";
+
+/** Options for {@linkcode MappedFile.open}. */
+export interface MappedFileOptions {
+  /**
+   * Bytes to map. Default: the file's size. A file shorter than `size` is
+   * refused (touching pages past its end would raise SIGBUS) unless
+   * `create` made it now or `grow` is set, which extend it with zeros.
+   */
+  size?: number;
+  /** Create the file if it does not exist. Default false. */
+  create?: boolean;
+  /**
+   * With `create`, fail with EEXIST if the file exists (O_EXCL). Default
+   * true; pass false to open an existing file or create a missing one.
+   */
+  exclusive?: boolean;
+  /** Permission bits for a created file, filtered by the umask. Default 0o600. */
+  mode?: number;
+  /** Extend a shorter file to `size` (ftruncate). Never shrinks. Default false. */
+  grow?: boolean;
+  /**
+   * Open O_RDONLY. The mapping is then copy-on-write, so a stray write
+   * through a view stays in this process instead of faulting it. Default false.
+   */
+  readOnly?: boolean;
+  /**
+   * Copy-on-write (MAP_PRIVATE): writes are visible only to this process and
+   * never reach the file. Default false.
+   */
+  private?: boolean;
+}
+
+/** Options for {@linkcode MappedFile.flush}. */
+export interface FlushOptions {
+  /** Schedule the write-back (MS_ASYNC) instead of waiting (MS_SYNC). */
+  async?: boolean;
+}
+
+// Opens the file, telling whether this call created it: with create and not
+// exclusive, O_EXCL is tried first so that `created` is exact.
+function openFile(
+  path: string,
+  writes: boolean,
+  create: boolean,
+  exclusive: boolean,
+  mode: number,
+): { fd: number; created: boolean } {
+  const { O_RDONLY, O_RDWR, O_CREAT, O_EXCL, O_CLOEXEC } = platform;
+  const base = (writes ? O_RDWR : O_RDONLY) | O_CLOEXEC;
+  const file = cString(path);
+  if (create) {
+    const fd = libc.open(file, base | O_CREAT | O_EXCL, mode);
+    if (fd >= 0) return { fd, created: true };
+    const code = errno();
+    if (exclusive || code !== platform.EEXIST) {
+      throw new ErrnoError(code, "open", `create "${path}" for mapping`, path);
+    }
+  }
+  const fd = libc.open(file, base, 0);
+  if (fd < 0) throw new ErrnoError(errno(), "open", `open "${path}" for mapping`, path);
+  return { fd, created: false };
+}
+
+/**
+ * A regular file mapped into memory. With the default MAP_SHARED, every
+ * process mapping the same file shares the same pages, and the data reaches
+ * the file (at the latest on `flush()` or when the kernel writes back).
+ *
+ * @example Ten records through a file, as the docs' map_normalfile1.c does
+ * ```ts
+ * import { MappedFile } from "./mod.ts";
+ * import { rmSync } from "node:fs";
+ * const path = `/tmp/doc-people-${Date.now()}`;
+ * using file = MappedFile.open(path, { create: true, size: 80 });
+ * const ages = new DataView(file.buffer);
+ * for (let i = 0; i < 10; i++) ages.setInt32(i * 8 + 4, 20 + i, true);
+ * file.flush();
+ * file.close();
+ * rmSync(path);
+ * ```
+ */
+export class MappedFile implements SharedRegion, Disposable {
+  readonly #path: string;
+  readonly #size: number;
+  readonly #readOnly: boolean;
+  readonly #private: boolean;
+  readonly #created: boolean;
+  #mapping: Mapping | null;
+
+  private constructor(
+    path: string,
+    address: bigint,
+    size: number,
+    readOnly: boolean,
+    isPrivate: boolean,
+    created: boolean,
+  ) {
+    this.#path = path;
+    this.#size = size;
+    this.#readOnly = readOnly;
+    this.#private = isPrivate;
+    this.#created = created;
+    this.#mapping = new Mapping(address, size, `mapped file "${path}"`, () => {
+      libc.munmap(backend.pointer(address), BigInt(size));
+    });
+  }
+
+  /**
+   * Opens (or creates) a file and maps `size` bytes of it.
+   *
+   * @param path The file.
+   * @param options `size`, `create`, `exclusive`, `mode`, `grow`, `readOnly`, `private`.
+   * @throws {TypeError|RangeError} On bad options, or when the file is
+   *   shorter than `size` and may not grow.
+   * @throws {ErrnoError} From open, fstat, ftruncate or mmap.
+   *
+   * @example
+   * ```ts
+   * import { MappedFile } from "./mod.ts";
+   * const path = `/tmp/doc-open-${Date.now()}`;
+   * using file = MappedFile.open(path, { create: true, size: 4096 });
+   * file.view(Uint8Array)[0] = 1;
+   * ```
+   */
+  static open(path: string, options?: MappedFileOptions): MappedFile {
+    validatePath(path, "path");
+    validateOptions(options);
+    for (const flag of ["create", "exclusive", "grow", "readOnly", "private"] as const) {
+      validateBoolean(options?.[flag], `options.${flag}`);
+    }
+    if (options?.size !== undefined) validateSize(options.size, "options.size");
+    const mode = options?.mode ?? 0o600;
+    validateMode(mode, "options.mode");
+    const create = options?.create ?? false;
+    const exclusive = options?.exclusive ?? true;
+    const grow = options?.grow ?? false;
+    const readOnly = options?.readOnly ?? false;
+    const isPrivate = options?.private ?? false;
+    if (readOnly && (create || grow)) {
+      throw new TypeError("options.readOnly cannot be combined with create or grow");
+    }
+    if (create && options?.size === undefined) {
+      throw new TypeError("options.size is required with create: a new file is empty");
+    }
+
+    // A private mapping never writes back, so it needs no write access.
+    const writes = !readOnly && (!isPrivate || create || grow);
+    const { fd, created } = openFile(path, writes, create, exclusive, mode);
+    try {
+      const current = fstat(fd, `read the size of "${path}"`, path).size;
+      const size = options?.size ?? current;
+      if (size === 0) {
+        throw new RangeError(`Cannot map "${path}": the file is empty; pass size with grow: true`);
+      }
+      if (current < size) {
+        if (!(created || grow)) {
+          throw new RangeError(
+            `Cannot map ${size} bytes of "${path}": the file has only ${current} bytes, and pages past its end would fault (SIGBUS); pass grow: true to extend it`,
+          );
+        }
+        ftruncate(fd, size, `extend "${path}" to ${size} bytes`, path);
+      }
+      const address = mapDescriptor(
+        fd,
+        size,
+        { writable: !readOnly && !isPrivate, copyOnWrite: readOnly || isPrivate },
+        `map "${path}"`,
+        path,
+      );
+      return new MappedFile(path, address, size, readOnly, isPrivate, created);
+    } catch (error) {
+      if (created) libc.unlink(cString(path));
+      throw error;
+    } finally {
+      // The mapping keeps the file; the descriptor is not needed any more.
+      closeDescriptor(fd, `close "${path}"`, path);
+    }
+  }
+
+  #open(): Mapping {
+    if (this.#mapping === null) throw new ClosedError(`mapped file "${this.#path}"`);
+    return this.#mapping;
+  }
+
+  /** The path given to `open()`. */
+  get path(): string {
+    return this.#path;
+  }
+
+  /** Bytes mapped. */
+  get size(): number {
+    return this.#size;
+  }
+
+  /** True if opened read-only. */
+  get readOnly(): boolean {
+    return this.#readOnly;
+  }
+
+  /** True if the mapping is copy-on-write. */
+  get private(): boolean {
+    return this.#private;
+  }
+
+  /** True if `open()` created the file. */
+  get created(): boolean {
+    return this.#created;
+  }
+
+  /** True after `close()`. */
+  get closed(): boolean {
+    return this.#mapping === null;
+  }
+
+  /** The mapping as one ArrayBuffer; detached (length 0) by `close()`. */
+  get buffer(): ArrayBuffer {
+    return this.#open().buffer;
+  }
+
+  /**
+   * A typed-array view of the mapping, no copy, never past `size`.
+   *
+   * @example
+   * ```ts
+   * import { MappedFile } from "./mod.ts";
+   * using file = MappedFile.open(`/tmp/doc-view-${Date.now()}`, { create: true, size: 64 });
+   * file.view(Int32Array, 4, 1)[0] = 23;
+   * ```
+   */
+  view<C extends TypedArrayConstructor>(
+    type: C,
+    byteOffset?: number,
+    length?: number,
+  ): InstanceType<C> {
+    return this.#open().view(type, byteOffset, length);
+  }
+
+  /**
+   * The raw address of `byteOffset`, for C code. Valid until `close()`.
+   *
+   * @example
+   * ```ts
+   * import { MappedFile } from "./mod.ts";
+   * using file = MappedFile.open(`/tmp/doc-ptr-${Date.now()}`, { create: true, size: 64 });
+   * console.assert(file.unsafePointer() !== null);
+   * ```
+   */
+  unsafePointer(byteOffset = 0): UnsafePointer {
+    return this.#open().pointer(byteOffset);
+  }
+
+  /**
+   * Writes dirty pages back to the file (msync). Waits unless `async`.
+   *
+   * @example
+   * ```ts
+   * import { MappedFile } from "./mod.ts";
+   * using file = MappedFile.open(`/tmp/doc-flush-${Date.now()}`, { create: true, size: 64 });
+   * file.view(Uint8Array)[0] = 7;
+   * file.flush();
+   * file.flush({ async: true });
+   * ```
+   */
+  flush(options?: FlushOptions): void {
+    validateOptions(options);
+    validateBoolean(options?.async, "options.async");
+    const mapping = this.#open();
+    const flags = options?.async ? platform.MS_ASYNC : platform.MS_SYNC;
+    const start = backend.pointer(mapping.address);
+    if (libc.msync(start, BigInt(this.#size), flags) !== 0) {
+      throw new ErrnoError(errno(), "msync", `flush "${this.#path}"`, this.#path);
+    }
+  }
+
+  /**
+   * Unmaps the file. Views become empty. Calling it again does nothing.
+   * Call `flush()` first if the data must be on disk now.
+   *
+   * @example
+   * ```ts
+   * import { MappedFile } from "./mod.ts";
+   * const file = MappedFile.open(`/tmp/doc-close-${Date.now()}`, { create: true, size: 64 });
+   * file.close();
+   * file.close();
+   * ```
+   */
+  close(): void {
+    const mapping = this.#mapping;
+    if (mapping === null || !mapping.retire()) return;
+    this.#mapping = null;
+    unmap(mapping.address, mapping.byteLength, `unmap "${this.#path}"`, this.#path);
+  }
+
+  /** Same as `close()`, for `using`. */
+  [Symbol.dispose](): void {
+    this.close();
+  }
+}

@@ -1,0 +1,415 @@
+/**
+ * System V shared memory: `shmget`, `shmat`, `shmdt`, `shmctl`, and `ftok`.
+ *
+ * @module
+ */
+import { backend, errno, libc, platform } from "./_libc.ts";
+import { ClosedError, ErrnoError } from "./errors.ts";
+import { Mapping, type TypedArrayConstructor } from "./_mapping.ts";
+import type { UnsafePointer } from "./_backend.ts";
+import type { SharedRegion } from "./region.ts";
+import {
+  cString,
+  validateBoolean,
+  validateInteger,
+  validateMode,
+  validateOptions,
+  validatePath,
+  validateSize,
+} from "./_validate.ts";
+
+/**
+ * The key that always makes a new segment, reachable only through its id
+ * (pass `id` to a child and use {@linkcode SysVSharedMemory.attach}).
+ *
+ * @example
+ * ```ts
+ * import { IPC_PRIVATE, SysVSharedMemory } from "./mod.ts";
+ * using seg = SysVSharedMemory.create(IPC_PRIVATE, 4096);
+ * console.assert(seg.key === IPC_PRIVATE);
+ * seg.remove();
+ * ```
+ */
+export const IPC_PRIVATE = 0;
+
+/** Options for {@linkcode SysVSharedMemory.create}. */
+export interface SysVCreateOptions {
+  /** Permission bits. Default 0o600. */
+  mode?: number;
+  /** Fail with EEXIST if the key is taken (IPC_EXCL). Default true. */
+  exclusive?: boolean;
+}
+
+/** Options for {@linkcode SysVSharedMemory.open} and `attach`. */
+export interface SysVOpenOptions {
+  /**
+   * Attach with SHM_RDONLY. The kernel then refuses writes: a write through
+   * a view faults the process, because JavaScript has no read-only
+   * ArrayBuffer. Use it only for code that never writes. Default false.
+   */
+  readOnly?: boolean;
+}
+
+/** What `shmctl(IPC_STAT)` reports about a segment. */
+export interface SysVStat {
+  /** The key it was made with (0 for IPC_PRIVATE). */
+  key: number;
+  /** Size in bytes (shm_segsz). */
+  size: number;
+  /** Processes attached now (shm_nattch). */
+  attachCount: number;
+  /** Pid of the creator (shm_cpid). */
+  creatorPid: number;
+  /** Pid of the last shmat/shmdt (shm_lpid). */
+  lastPid: number;
+  /** Last attach, or null if never. */
+  attachTime: Date | null;
+  /** Last detach, or null if never. */
+  detachTime: Date | null;
+  /** Last change (creation or IPC_SET). */
+  changeTime: Date;
+  /** Permission bits. */
+  mode: number;
+  /** Owner's uid and gid. */
+  uid: number;
+  gid: number;
+  /** Creator's uid and gid. */
+  cuid: number;
+  cgid: number;
+}
+
+/** key_t is a C int; ftok keys above 2^31 arrive as negative ints. */
+function validateKey(key: unknown): asserts key is number {
+  validateInteger(key, "key", -0x8000_0000, 0xffff_ffff);
+}
+
+function describeKey(key: number): string {
+  return `System V segment with key 0x${(key >>> 0).toString(16).padStart(8, "0")}`;
+}
+
+function statSegment(id: number, what: string): SysVStat {
+  const out = new Uint8Array(platform.SHMID_DS_SIZE);
+  if (libc.shmctl(id, platform.IPC_STAT, out) !== 0) {
+    throw new ErrnoError(errno(), "shmctl", `read the status of ${what}`, what);
+  }
+  const v = new DataView(out.buffer);
+  const time = (offset: number) => Number(v.getBigInt64(offset, true));
+  const when = (offset: number) => (time(offset) === 0 ? null : new Date(time(offset) * 1000));
+  return {
+    key: v.getInt32(0, true),
+    size: Number(v.getBigUint64(platform.SHM_SEGSZ, true)),
+    attachCount: Number(v.getBigUint64(platform.SHM_NATTCH, true)),
+    creatorPid: v.getInt32(platform.SHM_CPID, true),
+    lastPid: v.getInt32(platform.SHM_LPID, true),
+    attachTime: when(platform.SHM_ATIME),
+    detachTime: when(platform.SHM_DTIME),
+    changeTime: new Date(time(platform.SHM_CTIME) * 1000),
+    // mode is 16 bits on x86-64 and 32 on aarch64; the permission bits sit
+    // in the low 16 either way (little-endian).
+    mode: v.getUint16(platform.IPC_PERM_MODE, true) & 0o777,
+    uid: v.getUint32(platform.IPC_PERM_UID, true),
+    gid: v.getUint32(platform.IPC_PERM_GID, true),
+    cuid: v.getUint32(platform.IPC_PERM_CUID, true),
+    cgid: v.getUint32(platform.IPC_PERM_CGID, true),
+  };
+}
+
+/**
+ * Turns a path and a project id into a System V key, as `ftok(3)` does. The
+ * path must exist; processes that agree on both get the same key.
+ *
+ * @param path An existing file.
+ * @param projId 1 to 255.
+ * @throws {ErrnoError} `ENOENT` if the path does not exist.
+ *
+ * @example
+ * ```ts
+ * import { ftok } from "./mod.ts";
+ * const key = ftok("/tmp", 65);
+ * console.assert(key === ftok("/tmp", 65));
+ * ```
+ */
+export function ftok(path: string, projId: number): number {
+  validatePath(path, "path");
+  validateInteger(projId, "projId", 1, 255);
+  const key = libc.ftok(cString(path), projId);
+  if (key === -1) {
+    throw new ErrnoError(errno(), "ftok", `make a key from "${path}"`, path);
+  }
+  return key;
+}
+
+/**
+ * A System V shared memory segment (`ipcs -m`) attached to this process.
+ * Any process attaching the same key (Deno, Bun, C, Python's sysv_ipc) sees
+ * the same bytes. The segment outlives every process until `remove()`.
+ *
+ * @example The docs' key 1234
+ * ```ts
+ * import { SysVSharedMemory } from "./mod.ts";
+ * using seg = SysVSharedMemory.create(0x5eed0000 + (Date.now() % 0xffff), 2052);
+ * seg.view(Int32Array, 0, 1)[0] = 1; // written_by_you
+ * seg.remove();
+ * ```
+ */
+export class SysVSharedMemory implements SharedRegion, Disposable {
+  readonly #id: number;
+  readonly #key: number;
+  readonly #size: number;
+  readonly #readOnly: boolean;
+  readonly #created: boolean;
+  readonly #what: string;
+  #mapping: Mapping | null;
+
+  private constructor(id: number, key: number, readOnly: boolean, created: boolean, what: string) {
+    this.#id = id;
+    this.#key = key;
+    this.#readOnly = readOnly;
+    this.#created = created;
+    this.#what = what;
+    this.#size = statSegment(id, what).size;
+    const flags = readOnly ? platform.SHM_RDONLY : 0;
+    const address = libc.shmat(id, null, flags);
+    if (address === 0xffff_ffff_ffff_ffffn) {
+      throw new ErrnoError(errno(), "shmat", `attach ${what}`, what);
+    }
+    this.#mapping = new Mapping(address, this.#size, what, () => {
+      libc.shmdt(backend.pointer(address));
+    });
+  }
+
+  /**
+   * Creates a segment of `size` bytes (zero-filled) and attaches it.
+   *
+   * @param key A key (e.g. from {@linkcode ftok}) or `IPC_PRIVATE`.
+   * @param size Bytes, a positive safe integer.
+   * @param options `mode` (default 0o600), `exclusive` (default true).
+   * @throws {ErrnoError} `EEXIST` if the key is taken and `exclusive`;
+   *   `EINVAL` if it exists smaller than `size`.
+   *
+   * @example
+   * ```ts
+   * import { IPC_PRIVATE, SysVSharedMemory } from "./mod.ts";
+   * using seg = SysVSharedMemory.create(IPC_PRIVATE, 2048);
+   * console.assert(seg.size === 2048);
+   * seg.remove();
+   * ```
+   */
+  static create(key: number, size: number, options?: SysVCreateOptions): SysVSharedMemory {
+    validateKey(key);
+    validateSize(size, "size");
+    validateOptions(options);
+    const mode = options?.mode ?? 0o600;
+    validateMode(mode);
+    validateBoolean(options?.exclusive, "options.exclusive");
+    const exclusive = options?.exclusive ?? true;
+    const cKey = key | 0;
+    const what = describeKey(cKey);
+    const flags = platform.IPC_CREAT | (exclusive ? platform.IPC_EXCL : 0) | mode;
+    const id = libc.shmget(cKey, BigInt(size), flags);
+    if (id < 0) throw new ErrnoError(errno(), "shmget", `create ${what}`, what);
+    try {
+      return new SysVSharedMemory(id, cKey, false, true, what);
+    } catch (error) {
+      if (exclusive || cKey === IPC_PRIVATE) libc.shmctl(id, platform.IPC_RMID, null);
+      throw error;
+    }
+  }
+
+  /**
+   * Attaches the existing segment with `key`; its size comes from IPC_STAT.
+   *
+   * @throws {RangeError} For `IPC_PRIVATE`, which names no existing segment.
+   * @throws {ErrnoError} `ENOENT` if no segment has the key.
+   *
+   * @example
+   * ```ts
+   * import { SysVSharedMemory } from "./mod.ts";
+   * const key = 0x5eed0000 + (Date.now() % 0xffff);
+   * using made = SysVSharedMemory.create(key, 4096);
+   * using seen = SysVSharedMemory.open(key);
+   * console.assert(seen.id === made.id);
+   * made.remove();
+   * ```
+   */
+  static open(key: number, options?: SysVOpenOptions): SysVSharedMemory {
+    validateKey(key);
+    if ((key | 0) === IPC_PRIVATE) {
+      throw new RangeError("key must not be IPC_PRIVATE for open(); use attach(id)");
+    }
+    const readOnly = SysVSharedMemory.#readOnlyOption(options);
+    const cKey = key | 0;
+    const what = describeKey(cKey);
+    const id = libc.shmget(cKey, 0n, 0);
+    if (id < 0) throw new ErrnoError(errno(), "shmget", `open ${what}`, what);
+    return new SysVSharedMemory(id, cKey, readOnly, false, what);
+  }
+
+  /**
+   * Attaches a segment by its id, e.g. an `IPC_PRIVATE` segment whose id a
+   * parent passed to this process.
+   *
+   * @example
+   * ```ts
+   * import { IPC_PRIVATE, SysVSharedMemory } from "./mod.ts";
+   * using seg = SysVSharedMemory.create(IPC_PRIVATE, 4096);
+   * using again = SysVSharedMemory.attach(seg.id);
+   * console.assert(again.size === 4096);
+   * seg.remove();
+   * ```
+   */
+  static attach(id: number, options?: SysVOpenOptions): SysVSharedMemory {
+    validateInteger(id, "id", 0, 0x7fff_ffff);
+    const readOnly = SysVSharedMemory.#readOnlyOption(options);
+    const what = `System V segment id ${id}`;
+    const key = statSegment(id, what).key;
+    return new SysVSharedMemory(id, key, readOnly, false, what);
+  }
+
+  static #readOnlyOption(options: SysVOpenOptions | undefined): boolean {
+    validateOptions(options);
+    validateBoolean(options?.readOnly, "options.readOnly");
+    return options?.readOnly ?? false;
+  }
+
+  #open(): Mapping {
+    if (this.#mapping === null) throw new ClosedError(this.#what);
+    return this.#mapping;
+  }
+
+  /** The segment id (shmid), valid in every process. */
+  get id(): number {
+    return this.#id;
+  }
+
+  /** The key it was created or opened with. */
+  get key(): number {
+    return this.#key;
+  }
+
+  /** Bytes reachable through views (shm_segsz). */
+  get size(): number {
+    return this.#size;
+  }
+
+  /** True if this call created the segment. */
+  get created(): boolean {
+    return this.#created;
+  }
+
+  /** True if attached with SHM_RDONLY. */
+  get readOnly(): boolean {
+    return this.#readOnly;
+  }
+
+  /** True after `detach()`. */
+  get closed(): boolean {
+    return this.#mapping === null;
+  }
+
+  /** The attachment as one ArrayBuffer; detached (length 0) by `detach()`. */
+  get buffer(): ArrayBuffer {
+    return this.#open().buffer;
+  }
+
+  /**
+   * A typed-array view of the segment, no copy, never past `size`.
+   *
+   * @example
+   * ```ts
+   * import { IPC_PRIVATE, SysVSharedMemory } from "./mod.ts";
+   * using seg = SysVSharedMemory.create(IPC_PRIVATE, 4096);
+   * seg.view(Uint8Array, 4, 2048).set([104, 105]);
+   * seg.remove();
+   * ```
+   */
+  view<C extends TypedArrayConstructor>(
+    type: C,
+    byteOffset?: number,
+    length?: number,
+  ): InstanceType<C> {
+    return this.#open().view(type, byteOffset, length);
+  }
+
+  /**
+   * The raw address of `byteOffset`, for C code. Valid until `detach()`.
+   *
+   * @example
+   * ```ts
+   * import { IPC_PRIVATE, SysVSharedMemory } from "./mod.ts";
+   * using seg = SysVSharedMemory.create(IPC_PRIVATE, 4096);
+   * console.assert(seg.unsafePointer(8) !== null);
+   * seg.remove();
+   * ```
+   */
+  unsafePointer(byteOffset = 0): UnsafePointer {
+    return this.#open().pointer(byteOffset);
+  }
+
+  /**
+   * Reads the segment's status (IPC_STAT). Works after detach, until removed.
+   *
+   * @example
+   * ```ts
+   * import { IPC_PRIVATE, SysVSharedMemory } from "./mod.ts";
+   * using seg = SysVSharedMemory.create(IPC_PRIVATE, 4096);
+   * console.assert(seg.stat().attachCount === 1);
+   * seg.remove();
+   * ```
+   */
+  stat(): SysVStat {
+    return statSegment(this.#id, this.#what);
+  }
+
+  /**
+   * Detaches (shmdt). Views become empty. Calling it again does nothing. The
+   * segment itself stays until `remove()`.
+   *
+   * @example
+   * ```ts
+   * import { IPC_PRIVATE, SysVSharedMemory } from "./mod.ts";
+   * const seg = SysVSharedMemory.create(IPC_PRIVATE, 4096);
+   * const bytes = seg.view(Uint8Array);
+   * seg.remove();
+   * seg.detach();
+   * console.assert(bytes.length === 0);
+   * ```
+   */
+  detach(): void {
+    const mapping = this.#mapping;
+    if (mapping === null || !mapping.retire()) return;
+    this.#mapping = null;
+    if (libc.shmdt(backend.pointer(mapping.address)) !== 0) {
+      throw new ErrnoError(errno(), "shmdt", `detach ${this.#what}`, this.#what);
+    }
+  }
+
+  /** Same as `detach()`, so that every region closes the same way. */
+  close(): void {
+    this.detach();
+  }
+
+  /**
+   * Marks the segment for removal (IPC_RMID): it disappears once the last
+   * process detaches, and its key is free at once.
+   *
+   * @throws {ErrnoError} `EINVAL` if it was already removed.
+   *
+   * @example
+   * ```ts
+   * import { IPC_PRIVATE, SysVSharedMemory } from "./mod.ts";
+   * using seg = SysVSharedMemory.create(IPC_PRIVATE, 4096);
+   * seg.remove();
+   * ```
+   */
+  remove(): void {
+    if (libc.shmctl(this.#id, platform.IPC_RMID, null) !== 0) {
+      throw new ErrnoError(errno(), "shmctl", `remove ${this.#what}`, this.#what);
+    }
+  }
+
+  /** Same as `detach()`, for `using`. */
+  [Symbol.dispose](): void {
+    this.detach();
+  }
+}
