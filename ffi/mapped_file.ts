@@ -136,9 +136,11 @@ export class MappedFile implements SharedRegion, Disposable {
    * @example
    * ```ts
    * import { MappedFile } from "./mod.ts";
+   * import { rmSync } from "node:fs";
    * const path = `/tmp/doc-open-${Date.now()}`;
    * using file = MappedFile.open(path, { create: true, size: 4096 });
    * file.view(Uint8Array)[0] = 1;
+   * rmSync(path);
    * ```
    */
   static open(path: string, options?: MappedFileOptions): MappedFile {
@@ -242,8 +244,11 @@ export class MappedFile implements SharedRegion, Disposable {
    * @example
    * ```ts
    * import { MappedFile } from "./mod.ts";
-   * using file = MappedFile.open(`/tmp/doc-view-${Date.now()}`, { create: true, size: 64 });
+   * import { rmSync } from "node:fs";
+   * const path = `/tmp/doc-view-${Date.now()}`;
+   * using file = MappedFile.open(path, { create: true, size: 64 });
    * file.view(Int32Array, 4, 1)[0] = 23;
+   * rmSync(path);
    * ```
    */
   view<C extends TypedArrayConstructor>(
@@ -260,8 +265,11 @@ export class MappedFile implements SharedRegion, Disposable {
    * @example
    * ```ts
    * import { MappedFile } from "./mod.ts";
-   * using file = MappedFile.open(`/tmp/doc-ptr-${Date.now()}`, { create: true, size: 64 });
+   * import { rmSync } from "node:fs";
+   * const path = `/tmp/doc-ptr-${Date.now()}`;
+   * using file = MappedFile.open(path, { create: true, size: 64 });
    * console.assert(file.unsafePointer() !== null);
+   * rmSync(path);
    * ```
    */
   unsafePointer(byteOffset = 0): UnsafePointer {
@@ -274,10 +282,13 @@ export class MappedFile implements SharedRegion, Disposable {
    * @example
    * ```ts
    * import { MappedFile } from "./mod.ts";
-   * using file = MappedFile.open(`/tmp/doc-flush-${Date.now()}`, { create: true, size: 64 });
+   * import { rmSync } from "node:fs";
+   * const path = `/tmp/doc-flush-${Date.now()}`;
+   * using file = MappedFile.open(path, { create: true, size: 64 });
    * file.view(Uint8Array)[0] = 7;
    * file.flush();
    * file.flush({ async: true });
+   * rmSync(path);
    * ```
    */
   flush(options?: FlushOptions): void {
@@ -298,9 +309,12 @@ export class MappedFile implements SharedRegion, Disposable {
    * @example
    * ```ts
    * import { MappedFile } from "./mod.ts";
-   * const file = MappedFile.open(`/tmp/doc-close-${Date.now()}`, { create: true, size: 64 });
+   * import { rmSync } from "node:fs";
+   * const path = `/tmp/doc-close-${Date.now()}`;
+   * const file = MappedFile.open(path, { create: true, size: 64 });
    * file.close();
    * file.close();
+   * rmSync(path);
    * ```
    */
   close(): void {
