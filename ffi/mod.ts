@@ -22,3 +22,13 @@ export {
   type SysVStat,
 } from "./sysv_shared_memory.ts";
 export { type FlushOptions, MappedFile, type MappedFileOptions } from "./mapped_file.ts";
+export {
+  type Message,
+  MessageQueue,
+  type MessageQueueCreateOptions,
+  type MessageQueueStat,
+  type MessageReceiveAsyncOptions,
+  type MessageReceiveOptions,
+  type MessageSendAsyncOptions,
+  type MessageSendOptions,
+} from "./message_queue.ts";

@@ -1,0 +1,216 @@
+/**
+ * MessageQueue: System V queues shared between Deno, Bun and this process.
+ */
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import process from "node:process";
+import { ErrnoError, IPC_PRIVATE, MessageQueue } from "../mod.ts";
+import { assertSucceeded, compileC, CURRENT, runCommand, runScript, RUNTIMES } from "./_helpers.ts";
+
+const text = new TextDecoder();
+let keySeq = 0;
+/** A key no other test process uses: pid-derived, in a range apps avoid. */
+function uniqueKey(): number {
+  keySeq += 1;
+  return 0x3a000000 + ((process.pid & 0xffff) << 8) + keySeq;
+}
+
+test("MessageQueue.create() refuses a taken key unless exclusive is false", () => {
+  const key = uniqueKey();
+  const queue = MessageQueue.create(key, { mode: 0o640 });
+  try {
+    assert.equal(queue.created, true);
+    assert.equal(queue.key, key);
+    assert.throws(
+      () => MessageQueue.create(key),
+      (e) => e instanceof ErrnoError && e.code === "EEXIST" && e.syscall === "msgget",
+    );
+    const again = MessageQueue.create(key, { exclusive: false });
+    assert.equal(again.created, false);
+    assert.equal(again.id, queue.id);
+    assert.equal(queue.stat().mode, 0o640);
+  } finally {
+    queue.remove();
+  }
+});
+
+test("MessageQueue.open() of a missing key fails with ENOENT", () => {
+  assert.throws(
+    () => MessageQueue.open(uniqueKey()),
+    (e) =>
+      e instanceof ErrnoError && e.code === "ENOENT" && /message queue with key 0x/.test(e.message),
+  );
+});
+
+test("send() and receive() keep types, bodies and order; receive picks by type", () => {
+  const queue = MessageQueue.create(IPC_PRIVATE);
+  try {
+    queue.send(3, "three");
+    queue.send(1, new Uint8Array([0, 1, 255]));
+    queue.send(2, "two");
+    const stat = queue.stat();
+    assert.equal(stat.messages, 3);
+    assert.equal(stat.bytes, 5 + 3 + 3);
+    assert.equal(stat.lastSendPid, process.pid);
+    const two = queue.receive({ type: 2 })!;
+    assert.deepEqual([two.type, text.decode(two.data)], [2, "two"]);
+    const lowest = queue.receive({ type: -3 })!;
+    assert.deepEqual([lowest.type, [...lowest.data]], [1, [0, 1, 255]]);
+    const first = queue.receive()!;
+    assert.deepEqual([first.type, text.decode(first.data)], [3, "three"]);
+    assert.equal(queue.receive({ wait: false }), null);
+    assert.equal(queue.stat().lastReceivePid, process.pid);
+  } finally {
+    queue.remove();
+  }
+});
+
+test("receive() of a message longer than maxBytes fails with E2BIG unless truncate", () => {
+  const queue = MessageQueue.create(IPC_PRIVATE);
+  try {
+    queue.send(1, "0123456789");
+    assert.throws(
+      () => queue.receive({ maxBytes: 4 }),
+      (e) => e instanceof ErrnoError && e.code === "E2BIG",
+    );
+    assert.equal(queue.stat().messages, 1);
+    const cut = queue.receive({ maxBytes: 4, truncate: true })!;
+    assert.equal(text.decode(cut.data), "0123");
+  } finally {
+    queue.remove();
+  }
+});
+
+test("send({ wait: false }) returns false when the queue is full", () => {
+  const queue = MessageQueue.create(IPC_PRIVATE);
+  try {
+    const chunk = new Uint8Array(4096);
+    let sent = 0;
+    while (queue.send(1, chunk, { wait: false })) sent += 1;
+    assert.equal(sent * 4096, queue.stat().maxBytes);
+  } finally {
+    queue.remove();
+  }
+});
+
+test("bad arguments are refused before any system call", () => {
+  const queue = MessageQueue.create(IPC_PRIVATE);
+  try {
+    assert.throws(() => queue.send(0, "x"), RangeError);
+    assert.throws(() => queue.send(1.5, "x"), RangeError);
+    assert.throws(() => queue.send("1" as unknown as number, "x"), TypeError);
+    assert.throws(() => queue.send(1, 42 as unknown as string), TypeError);
+    assert.throws(() => queue.send(1, "x", { wait: "no" as unknown as boolean }), TypeError);
+    assert.throws(() => queue.receive({ maxBytes: -1 }), RangeError);
+    assert.throws(() => queue.receive({ type: 0.5 }), RangeError);
+    assert.throws(() => MessageQueue.create(2 ** 33), RangeError);
+    assert.throws(() => MessageQueue.create(1, { mode: 0o1777 }), RangeError);
+    assert.throws(() => MessageQueue.open(IPC_PRIVATE), RangeError);
+    assert.equal(queue.stat().messages, 0);
+  } finally {
+    queue.remove();
+  }
+});
+
+test("a removed queue fails with EINVAL, and remove() twice too", () => {
+  const queue = MessageQueue.create(IPC_PRIVATE);
+  queue.remove();
+  assert.throws(() => queue.send(1, "x"), (e) => e instanceof ErrnoError && e.code === "EINVAL");
+  assert.throws(() => queue.remove(), (e) => e instanceof ErrnoError && e.code === "EINVAL");
+});
+
+test("receiveAsync() waits without blocking timers, times out, and aborts", async () => {
+  const queue = MessageQueue.create(IPC_PRIVATE);
+  try {
+    let ticks = 0;
+    const interval = setInterval(() => (ticks += 1), 5);
+    const started = performance.now();
+    assert.equal(await queue.receiveAsync({ timeout: 100 }), null);
+    assert.ok(performance.now() - started >= 95);
+    clearInterval(interval);
+    assert.ok(ticks >= 5, `timers kept firing (${ticks})`);
+
+    setTimeout(() => queue.send(9, "late"), 30);
+    const late = await queue.receiveAsync({ timeout: 5000 });
+    assert.equal(late?.type, 9);
+
+    const controller = new AbortController();
+    setTimeout(() => controller.abort(new Error("stop")), 20);
+    await assert.rejects(queue.receiveAsync({ signal: controller.signal }), /stop/);
+    assert.equal(await queue.sendAsync(1, "x", { timeout: 10 }), true);
+  } finally {
+    queue.remove();
+  }
+});
+
+for (const writer of RUNTIMES) {
+  for (const reader of RUNTIMES) {
+    test(`a ${writer} process sends, a ${reader} process receives by type`, async () => {
+      const key = uniqueKey();
+      const queue = MessageQueue.create(key);
+      try {
+        const sender = await runScript(
+          writer,
+          `import { MessageQueue } from "$MOD";
+const q = MessageQueue.open(${key});
+for (let i = 1; i <= 20; i++) q.send(i % 2 === 0 ? 2 : 1, "message " + i);
+q.send(3, "end");`,
+        );
+        assertSucceeded(sender, `${writer} sender`);
+        const receiver = await runScript(
+          reader,
+          `import { MessageQueue } from "$MOD";
+const q = MessageQueue.open(${key});
+const out = [];
+for (;;) {
+  const m = q.receive({ type: 2, wait: false });
+  if (m === null) break;
+  out.push(new TextDecoder().decode(m.data));
+}
+const rest = q.stat().messages;
+console.log(JSON.stringify({ out, rest }));`,
+        );
+        assertSucceeded(receiver, `${reader} receiver`);
+        const { out, rest } = JSON.parse(receiver.stdout);
+        assert.deepEqual(out, [2, 4, 6, 8, 10, 12, 14, 16, 18, 20].map((i) => `message ${i}`));
+        assert.equal(rest, 11);
+      } finally {
+        queue.remove();
+      }
+    });
+  }
+}
+
+test(`a C program and ${CURRENT} exchange messages with the docs' struct msgbuf`, async () => {
+  const key = uniqueKey();
+  const exe = await compileC(
+    `#include <stdio.h>
+#include <string.h>
+#include <sys/msg.h>
+struct my_msg_st { long int my_msg_type; char some_text[BUFSIZ]; };
+int main(void) {
+  struct my_msg_st m;
+  int id = msgget((key_t)${key}, 0666);
+  if (id == -1) return 2;
+  if (msgrcv(id, &m, BUFSIZ, 0, 0) == -1) return 3;
+  printf("type %ld: %s\\n", m.my_msg_type, m.some_text);
+  m.my_msg_type = 7;
+  strcpy(m.some_text, "from C");
+  if (msgsnd(id, &m, strlen(m.some_text) + 1, 0) == -1) return 4;
+  return 0;
+}`,
+    "msg_c",
+  );
+  const queue = MessageQueue.create(key, { mode: 0o666 });
+  try {
+    queue.send(5, "from TS\0");
+    const c = await runCommand(exe, []);
+    assertSucceeded(c, "C program");
+    assert.equal(c.stdout, "type 5: from TS\n");
+    const reply = queue.receive({ wait: false })!;
+    assert.equal(reply.type, 7);
+    assert.equal(text.decode(reply.data), "from C\0");
+  } finally {
+    queue.remove();
+  }
+});
