@@ -1,0 +1,346 @@
+/**
+ * What every example shares, kept in one place: argument parsing with
+ * `--help`, one-line errors with a non-zero exit, cleanup on normal exit and
+ * on Ctrl-C (SIGINT) or SIGTERM, reading standard input line by line, and
+ * starting a second process of the same script under the same runtime (a
+ * JavaScript runtime cannot fork).
+ *
+ * Exit codes: 0 success, 1 the operation failed (the message says why),
+ * 2 bad command line, 130 interrupted by SIGINT, 143 by SIGTERM.
+ *
+ * @module
+ */
+import { type ChildProcess, spawn } from "node:child_process";
+import process from "node:process";
+import { createInterface } from "node:readline";
+
+/** The runtime running this script. */
+export const RUNTIME: "deno" | "bun" = "Deno" in globalThis ? "deno" : "bun";
+
+type Kind = "string" | "integer" | "number" | "boolean";
+type ValueOf<K extends Kind> = K extends "string" ? string : K extends "boolean" ? boolean
+: number;
+
+/** One positional argument or `--option`. */
+export interface Param<K extends Kind = Kind> {
+  kind: K;
+  /** Shown in `--help`. */
+  help: string;
+  /** Used when the argument is absent; without one the value is undefined. */
+  default?: ValueOf<K>;
+  /** Smallest accepted number (integer and number kinds). */
+  min?: number;
+  /** Largest accepted number (integer and number kinds). */
+  max?: number;
+  /** A one-letter alias, e.g. `"e"` for `-e`. */
+  short?: string;
+  /** The value's name in `--help`, e.g. `NAME`. */
+  placeholder?: string;
+  /** Not listed in `--help` (used between the processes of one example). */
+  hidden?: boolean;
+}
+
+/** What an example declares about its command line. */
+export interface Spec {
+  /** The program's name, e.g. `count01`. */
+  name: string;
+  /** One line: what it does. */
+  summary: string;
+  /** Paragraphs after the usage: how it maps to the docs, what it removes. */
+  details?: string;
+  /** The `deno run` flags it needs besides `--allow-ffi`, e.g. `--allow-run`. */
+  denoFlags?: string;
+  positionals: Record<string, Param>;
+  options: Record<string, Param>;
+}
+
+type Values<R extends Record<string, Param>> = {
+  [K in keyof R]: R[K] extends { default: unknown } ? ValueOf<R[K]["kind"]>
+    : ValueOf<R[K]["kind"]> | undefined;
+};
+
+/** The parsed command line: positionals and options by name. */
+export type Args<S extends Spec> = Values<S["positionals"]> & Values<S["options"]>;
+
+/** A command line the example cannot run with; exits with status 2. */
+export class UsageError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "UsageError";
+  }
+}
+
+function kebab(name: string): string {
+  return name.replace(/[A-Z]/g, (c) => "-" + c.toLowerCase());
+}
+
+function convert(param: Param, label: string, text: string): string | number | boolean {
+  switch (param.kind) {
+    case "string":
+      return text;
+    case "boolean":
+      if (text === "true") return true;
+      if (text === "false") return false;
+      throw new UsageError(`${label} must be true or false, got ${JSON.stringify(text)}`);
+    case "integer":
+    case "number": {
+      const value = param.kind === "integer"
+        ? (/^[+-]?(0x[0-9a-f]+|\d+)$/i.test(text.trim()) ? Number(text) : NaN)
+        : (text.trim() === "" ? NaN : Number(text));
+      const what = param.kind === "integer" ? "an integer" : "a number";
+      const min = param.min ?? -Number.MAX_SAFE_INTEGER;
+      const max = param.max ?? Number.MAX_SAFE_INTEGER;
+      if (!Number.isFinite(value) || (param.kind === "integer" && !Number.isSafeInteger(value))) {
+        throw new UsageError(`${label} must be ${what}, got ${JSON.stringify(text)}`);
+      }
+      if (value < min || value > max) {
+        const range = max === Number.MAX_SAFE_INTEGER ? `at least ${min}` : `from ${min} to ${max}`;
+        throw new UsageError(`${label} must be ${what} ${range}, got ${text}`);
+      }
+      return value;
+    }
+  }
+}
+
+/** The `--help` text of an example. */
+export function helpText(spec: Spec): string {
+  const positionals = Object.entries(spec.positionals);
+  const options = Object.entries(spec.options).filter(([, p]) => !p.hidden);
+  const usage = [
+    spec.name,
+    ...positionals.map(([n]) => `[${n.toUpperCase()}]`),
+    options.length > 0 ? "[options]" : "",
+  ].filter(Boolean).join(" ");
+  const row = (left: string, param: Param) => {
+    const fallback = param.default === undefined || param.default === false
+      ? ""
+      : ` (default ${
+        param.kind === "string" ? JSON.stringify(param.default) : String(param.default)
+      })`;
+    return `  ${left.padEnd(26)} ${param.help}${fallback}`;
+  };
+  const lines = [`${spec.name}: ${spec.summary}`, "", `usage: ${usage}`];
+  if (positionals.length > 0) {
+    lines.push("", "arguments:");
+    for (const [name, p] of positionals) lines.push(row(name.toUpperCase(), p));
+  }
+  lines.push("", "options:");
+  for (const [name, p] of options) {
+    const flag = `--${kebab(name)}` + (p.kind === "boolean" ? "" : ` ${p.placeholder ?? "N"}`);
+    lines.push(row(p.short ? `-${p.short}, ${flag}` : flag, p));
+  }
+  lines.push(row("-h, --help", { kind: "boolean", help: "show this help and exit" }));
+  if (spec.details) lines.push("", spec.details.trim());
+  const flags = ["--allow-ffi", spec.denoFlags ?? ""].filter(Boolean).join(" ");
+  lines.push(
+    "",
+    "run with:",
+    `  deno run ${flags} examples/${spec.name}.ts ...`,
+    `  bun examples/${spec.name}.ts ...`,
+  );
+  return lines.join("\n");
+}
+
+/**
+ * Parses `argv` against `spec`. Throws UsageError for anything it does not
+ * understand; returns null when `--help` was asked for.
+ */
+export function parseArgs<S extends Spec>(spec: S, argv: readonly string[]): Args<S> | null {
+  const values: Record<string, unknown> = {};
+  const byFlag = new Map<string, [string, Param]>();
+  for (const [name, p] of Object.entries(spec.options)) {
+    byFlag.set(`--${kebab(name)}`, [name, p]);
+    if (p.short) byFlag.set(`-${p.short}`, [name, p]);
+  }
+  const positionals: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i];
+    if (arg === "--help" || arg === "-h") return null;
+    if (arg === "--") {
+      positionals.push(...argv.slice(i + 1));
+      break;
+    }
+    if (arg.startsWith("-") && arg.length > 1 && !/^-\d/.test(arg)) {
+      const eq = arg.indexOf("=");
+      const flag = eq > 0 ? arg.slice(0, eq) : arg;
+      const entry = byFlag.get(flag);
+      if (entry === undefined) throw new UsageError(`unknown option ${flag}`);
+      const [name, p] = entry;
+      if (p.kind === "boolean") {
+        values[name] = eq > 0 ? convert(p, flag, arg.slice(eq + 1)) : true;
+        continue;
+      }
+      const text = eq > 0 ? arg.slice(eq + 1) : argv[++i];
+      if (text === undefined) throw new UsageError(`${flag} needs a value`);
+      values[name] = convert(p, flag, text);
+      continue;
+    }
+    positionals.push(arg);
+  }
+  const names = Object.keys(spec.positionals);
+  if (positionals.length > names.length) {
+    throw new UsageError(`unexpected argument ${JSON.stringify(positionals[names.length])}`);
+  }
+  names.forEach((name, i) => {
+    if (i < positionals.length) {
+      values[name] = convert(spec.positionals[name], name.toUpperCase(), positionals[i]);
+    }
+  });
+  for (const [name, p] of [...Object.entries(spec.positionals), ...Object.entries(spec.options)]) {
+    if (values[name] === undefined && p.default !== undefined) values[name] = p.default;
+  }
+  return values as Args<S>;
+}
+
+/** Undo actions, run last-in first-out, once, on any kind of exit. */
+export class Cleanup {
+  #actions: { label: string; run: () => void }[] = [];
+  #ran = false;
+
+  /** Registers an action; `label` names it in error messages. */
+  defer(label: string, run: () => void): void {
+    this.#actions.push({ label, run });
+  }
+
+  /** Runs every action; failures are reported on stderr, not thrown. */
+  run(program: string): void {
+    if (this.#ran) return;
+    this.#ran = true;
+    for (const { label, run } of this.#actions.reverse()) {
+      try {
+        run();
+      } catch (error) {
+        console.error(`${program}: could not ${label}: ${oneLine(error)}`);
+      }
+    }
+  }
+}
+
+/** What an example's body receives. */
+export interface Context<S extends Spec> {
+  args: Args<S>;
+  /** Register what this process created; it runs on every exit. */
+  cleanup: Cleanup;
+  /** Aborted on SIGINT or SIGTERM, for async waits to stop at once. */
+  signal: AbortSignal;
+}
+
+function oneLine(error: unknown): string {
+  const text = error instanceof Error ? error.message : String(error);
+  return text.replace(/\s*\n\s*/g, " ");
+}
+
+/**
+ * Runs an example: parses the command line (printing `--help`), calls
+ * `body`, then runs the cleanup and exits with the body's status (0 when it
+ * returns nothing). An error exits 1 (2 for a UsageError) with one line on
+ * stderr; SIGINT and SIGTERM run the cleanup and exit 130 or 143.
+ */
+export async function main<S extends Spec>(
+  spec: S,
+  body: (context: Context<S>) => Promise<number | void> | number | void,
+): Promise<never> {
+  let args: Args<S> | null;
+  try {
+    args = parseArgs(spec, process.argv.slice(2));
+  } catch (error) {
+    console.error(`${spec.name}: ${oneLine(error)} (see --help)`);
+    return process.exit(2);
+  }
+  if (args === null) {
+    console.log(helpText(spec));
+    return process.exit(0);
+  }
+  const cleanup = new Cleanup();
+  const controller = new AbortController();
+  const onSignal = (signal: "SIGINT" | "SIGTERM") => {
+    controller.abort(new Error(`interrupted by ${signal}`));
+    cleanup.run(spec.name);
+    console.error(`${spec.name}: interrupted by ${signal}, cleaned up`);
+    process.exit(signal === "SIGINT" ? 130 : 143);
+  };
+  process.on("SIGINT", () => onSignal("SIGINT"));
+  process.on("SIGTERM", () => onSignal("SIGTERM"));
+  let status: number;
+  try {
+    status = (await body({ args, cleanup, signal: controller.signal })) ?? 0;
+  } catch (error) {
+    console.error(`${spec.name}: ${oneLine(error)}`);
+    status = error instanceof UsageError ? 2 : 1;
+  }
+  cleanup.run(spec.name);
+  return process.exit(status);
+}
+
+/** Resolves after `ms` milliseconds, or rejects when `signal` aborts. */
+export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal?.aborted) return reject(signal.reason);
+    const onAbort = () => {
+      clearTimeout(timer);
+      reject(signal!.reason);
+    };
+    const timer = setTimeout(() => {
+      signal?.removeEventListener("abort", onAbort);
+      resolve();
+    }, ms);
+    signal?.addEventListener("abort", onAbort, { once: true });
+  });
+}
+
+/**
+ * The lines of standard input, without their line ends, ending at EOF.
+ * Reading is asynchronous, so SIGINT is handled while waiting for input.
+ */
+export async function* stdinLines(): AsyncGenerator<string> {
+  const lines = createInterface({ input: process.stdin, crlfDelay: Infinity, terminal: false });
+  try {
+    for await (const line of lines) yield line;
+  } finally {
+    lines.close();
+  }
+}
+
+interface DenoPermissions {
+  permissions: { querySync(d: { name: string }): { state: string } };
+}
+
+/**
+ * The command line that runs this same script again under this runtime:
+ * `bun script.ts`, or `deno run <the permissions this process has> script.ts`.
+ */
+export function selfCommand(args: readonly string[]): { command: string; args: string[] } {
+  const script = process.argv[1];
+  if (RUNTIME === "bun") return { command: process.execPath, args: [script, ...args] };
+  const deno = (globalThis as unknown as { Deno: DenoPermissions }).Deno;
+  const granted = ["ffi", "read", "write", "run", "env", "sys", "net"]
+    .filter((name) => deno.permissions.querySync({ name }).state === "granted")
+    .map((name) => `--allow-${name}`);
+  return {
+    command: process.execPath,
+    args: ["run", "--quiet", "--no-prompt", ...granted, script, ...args],
+  };
+}
+
+/** A second process of this script, sharing this one's stdout and stderr. */
+export function spawnSelf(args: readonly string[]): ChildProcess {
+  const { command, args: full } = selfCommand(args);
+  return spawn(command, full, { stdio: ["ignore", "inherit", "inherit"] });
+}
+
+/** Resolves with the child's exit status (128 + n when killed by a signal). */
+export function exited(child: ChildProcess): Promise<number> {
+  return new Promise((resolve, reject) => {
+    if (child.exitCode !== null) return resolve(child.exitCode);
+    child.once("error", reject);
+    child.once("exit", (code, signal) => {
+      resolve(code ?? 128 + (signal === "SIGINT" ? 2 : signal === "SIGKILL" ? 9 : 15));
+    });
+  });
+}
+
+/** The text of a NUL-terminated C string stored in `bytes`. */
+export function cText(bytes: Uint8Array): string {
+  const end = bytes.indexOf(0);
+  return new TextDecoder().decode(end < 0 ? bytes : bytes.subarray(0, end));
+}

@@ -1,0 +1,85 @@
+/**
+ * map_normalfile1: the docs' writer of ten `people` records through a mapped
+ * regular file (`map_normalfile1.c`): it maps the file, stores the records,
+ * prints `initialize over`, keeps the mapping for a while so that
+ * `map_normalfile2` can read it, unmaps and prints `umap ok`.
+ *
+ *   deno run --allow-ffi --allow-write examples/map_normalfile1.ts /tmp/test_shm
+ *   bun examples/map_normalfile1.ts /tmp/test_shm
+ *
+ * The docs size the file for 5 records and map 10: records past the end of
+ * the file never reach it, and touching a page past it raises SIGBUS.
+ * `--file-records 5` reproduces that setup, and the mapping is refused with a
+ * clear error instead. `--allow-write` is for removing the file at exit.
+ *
+ * @module
+ */
+import { unlinkSync } from "node:fs";
+import { MappedFile } from "../mod.ts";
+import { main, sleep } from "./_cli.ts";
+import { PEOPLE_BYTES, writePeople } from "./_people.ts";
+
+const spec = {
+  name: "map_normalfile1",
+  summary: "write ten `people` records into a mapped regular file (the docs' writer)",
+  details: `Sizes the file for --file-records records, maps --records of them, writes
+name "a", "b", ... and age 20, 21, ..., prints "initialize over", keeps the mapping
+for --sleep seconds (run map_normalfile2 on the same path meanwhile), unmaps, prints
+"umap ok", and removes the file if it created it, unless --keep.
+With --file-records smaller than --records (the docs used 5 and 10), the mapping
+is refused: pages past the end of a file fault with SIGBUS.`,
+  denoFlags: "--allow-write",
+  positionals: {
+    path: { kind: "string", help: "the file to create and map", default: "/tmp/test_shm" },
+  },
+  options: {
+    records: { kind: "integer", help: "records to map and write", default: 10, min: 1, max: 26 },
+    fileRecords: {
+      kind: "integer",
+      help: "records the file is sized for (default: --records)",
+      min: 1,
+      max: 1 << 20,
+    },
+    sleep: {
+      kind: "number",
+      help: "seconds to keep the mapping",
+      default: 10,
+      min: 0,
+      placeholder: "SECONDS",
+    },
+    keep: { kind: "boolean", help: "keep the file at exit" },
+  },
+} as const;
+
+await main(spec, async ({ args, cleanup, signal }) => {
+  const records = args.records;
+  const fileRecords = args.fileRecords ?? records;
+  // Create (or open) the file at the docs' size: fileRecords people.
+  const sized = MappedFile.open(args.path, {
+    create: true,
+    exclusive: false,
+    size: fileRecords * PEOPLE_BYTES,
+  });
+  if (sized.created && !args.keep) {
+    cleanup.defer(`remove ${args.path}`, () => unlinkSync(args.path));
+  }
+  sized.close();
+
+  // Map the records; MappedFile refuses to map past the end of the file.
+  let file: MappedFile;
+  try {
+    file = MappedFile.open(args.path, { size: records * PEOPLE_BYTES });
+  } catch (error) {
+    if (!(error instanceof RangeError)) throw error;
+    throw new Error(
+      `the file is sized for ${fileRecords} records but ${records} are mapped (the docs' setup): ${error.message}`,
+    );
+  }
+  cleanup.defer("unmap the file", () => file.close());
+  writePeople(file, records);
+  file.flush();
+  console.log("initialize over");
+  await sleep(args.sleep * 1000, signal);
+  file.close();
+  console.log("umap ok");
+});
