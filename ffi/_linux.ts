@@ -161,5 +161,4 @@ export const LINUX_CONSTANTS = {
   /** sem_t is four longs on LP64 glibc and musl. */
   SEM_T_SIZE: 32,
   SEM_T_ALIGN: 8,
-  PTHREAD_MUTEXATTR_SIZE: 4,
 } as const;
