@@ -16,8 +16,9 @@ const SUPPORTED: Readonly<Record<string, Platform>> = {
   "linux-arm64": LINUX_ARM64,
 };
 
-function selectPlatform(): Platform {
-  const here = `${process.platform}-${process.arch}`;
+/** The constants for `os`-`arch`; throws naming what is supported otherwise. */
+export function selectPlatform(os: string, arch: string): Platform {
+  const here = `${os}-${arch}`;
   const found = SUPPORTED[here];
   if (found === undefined) {
     throw new Error(
@@ -28,4 +29,4 @@ function selectPlatform(): Platform {
 }
 
 /** The platform this process runs on. */
-export const platform: Platform = selectPlatform();
+export const platform: Platform = selectPlatform(process.platform, process.arch);

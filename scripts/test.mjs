@@ -3,6 +3,7 @@
 // line that counts both: "tests: N passed, N failed". Extra arguments are
 // test files or folders (default: tests/).
 import { spawn } from "node:child_process";
+import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import path from "node:path";
 
@@ -63,12 +64,34 @@ function run({ command, args }) {
   });
 }
 
+// What the suite must not leave behind: /dev/shm entries (POSIX objects and
+// named semaphores) and System V segments, semaphore sets and queues.
+function ipcObjects() {
+  const found = new Set(readdirSync("/dev/shm").map((n) => `/dev/shm/${n}`));
+  for (const kind of ["shm", "sem", "msg"]) {
+    const table = `/proc/sysvipc/${kind}`;
+    if (!existsSync(table)) continue;
+    for (const line of readFileSync(table, "utf8").trim().split("\n").slice(1)) {
+      const [key, id] = line.trim().split(/\s+/);
+      found.add(`System V ${kind} key ${key} id ${id}`);
+    }
+  }
+  return found;
+}
+
 let passed = 0;
 let failed = 0;
 let broken = false;
 for (const r of runs) {
   console.log(`\n=== ${r.runtime}: ${[path.basename(r.command), ...r.args].join(" ")}`);
+  const before = ipcObjects();
   const { code, signal, out } = await run(r);
+  const left = [...ipcObjects()].filter((o) => !before.has(o));
+  if (left.length > 0) {
+    console.log(`=== ${r.runtime}: the suite left behind: ${left.join(", ")}`);
+    // Other test runs on a developer's machine may own these; CI runs alone.
+    if (process.env.CI) failed += 1;
+  }
   const counts = r.parse(out);
   if (!counts) {
     console.log(`=== ${r.runtime}: no test summary found (exit ${code ?? signal})`);

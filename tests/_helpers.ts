@@ -27,26 +27,26 @@ export const DENO = path.join(BIN, "deno");
 export const BUN = path.join(BIN, "bun");
 
 /** The command line that runs a TypeScript file under a runtime. */
-export function commandFor(runtime: Runtime, file: string, args: readonly string[] = []) {
+export function commandFor(
+  runtime: Runtime,
+  file: string,
+  args: readonly string[] = [],
+  denoFlags: readonly string[] = DEFAULT_DENO_FLAGS,
+) {
   return runtime === "deno"
-    ? {
-      command: DENO,
-      args: [
-        "run",
-        "--quiet",
-        "--no-prompt",
-        "--allow-ffi",
-        "--allow-read",
-        "--allow-write",
-        "--allow-env",
-        "--allow-run",
-        "--allow-sys",
-        file,
-        ...args,
-      ],
-    }
+    ? { command: DENO, args: ["run", "--quiet", "--no-prompt", ...denoFlags, file, ...args] }
     : { command: BUN, args: ["run", file, ...args] };
 }
+
+/** What a child script gets under Deno unless a test asks for other flags. */
+export const DEFAULT_DENO_FLAGS: readonly string[] = [
+  "--allow-ffi",
+  "--allow-read",
+  "--allow-write",
+  "--allow-env",
+  "--allow-run",
+  "--allow-sys",
+];
 
 export interface ProcessResult {
   code: number | null;
@@ -60,6 +60,8 @@ export interface RunOptions {
   stdin?: string;
   timeoutMs?: number;
   env?: Record<string, string>;
+  /** Permission flags for a Deno child (e.g. ["--allow-all"] to read /proc). */
+  denoFlags?: readonly string[];
 }
 
 let scratch: string | undefined;
@@ -125,7 +127,7 @@ export function runScript(
 ): Promise<ProcessResult> {
   const file = scratchPath(`child-${runtime}`, ".ts");
   writeFileSync(file, source.replaceAll("$MOD", MOD_URL));
-  const { command, args } = commandFor(runtime, file, options.args ?? []);
+  const { command, args } = commandFor(runtime, file, options.args ?? [], options.denoFlags);
   return runCommand(command, args, options);
 }
 

@@ -144,3 +144,15 @@ for (const [label, platform, compiler] of TARGETS) {
     },
   );
 }
+
+test("an unsupported OS or architecture is refused with an error naming what is supported", async () => {
+  const { selectPlatform } = await import("../ffi/_platform.ts");
+  for (const [os, arch] of [["darwin", "arm64"], ["linux", "ia32"], ["win32", "x64"]]) {
+    assert.throws(
+      () => selectPlatform(os, arch),
+      new RegExp(`supports linux-x64 and linux-arm64; this machine is ${os}-${arch}`),
+    );
+  }
+  assert.equal(selectPlatform("linux", "x64").name, "linux-x64");
+  assert.equal(selectPlatform("linux", "arm64").name, "linux-arm64");
+});

@@ -377,3 +377,38 @@ test(`the backend in this ${CURRENT} process is the one its runtime provides`, a
   assert.equal(backend.libcAsync === null, CURRENT === "bun");
   assert.match(backend.libraryPath, /libc/);
 });
+
+for (const runtime of RUNTIMES) {
+  test(`in ${runtime}, objects dropped without close() are unmapped and closed once unreachable`, async () => {
+    const prefix = uniqueName(`gc-${runtime}`);
+    const result = await runScript(
+      runtime,
+      `
+      import { SharedMemory } from "$MOD";
+      import { readdirSync, readFileSync } from "node:fs";
+      const ours = () =>
+        readFileSync("/proc/self/maps", "utf8").split("\\n")
+          .filter((l) => l.includes(${JSON.stringify(prefix.slice(1))})).length;
+      const fds = () => readdirSync("/proc/self/fd").length;
+      const fdsBefore = fds();
+      (() => {
+        for (let i = 0; i < 50; i++) {
+          const shm = SharedMemory.create(${JSON.stringify(prefix)} + "-" + i, 4096);
+          shm.view(Uint8Array)[0] = 1;
+          shm.unlink();
+        }
+      })();
+      const mappedBefore = ours();
+      const gc = "Bun" in globalThis ? () => Bun.gc(true) : globalThis.gc;
+      for (let i = 0; i < 50 && ours() > 0; i++) {
+        gc();
+        await new Promise((r) => setTimeout(r, 20));
+      }
+      console.log(JSON.stringify({ mappedBefore, mappedAfter: ours(), fdDelta: fds() - fdsBefore }));
+    `,
+      { env: { DENO_V8_FLAGS: "--expose-gc" }, denoFlags: ["--allow-all"] },
+    );
+    assertSucceeded(result);
+    assert.deepEqual(JSON.parse(result.stdout), { mappedBefore: 50, mappedAfter: 0, fdDelta: 0 });
+  });
+}
