@@ -34,5 +34,5 @@ The object outlives this program: remove it with shmunlink.`,
 await main(spec, ({ args }) => {
   using shm = SharedMemory.create(args.name, args.length, { exclusive: args.exclusive ?? false });
   const how = shm.created ? "created" : "opened existing";
-  console.log(`shmcreate: ${how} ${shm.name}, ${shm.size} bytes`);
+  console.log(`shmcreate: ${how} ${shm.name}, ${shm.created ? "" : "now "}${shm.size} bytes`);
 });

@@ -1,0 +1,181 @@
+/**
+ * Helpers for the example tests: run an example under Deno with only the
+ * flags its header declares (so the claim is tested) or under Bun, follow a
+ * long-running one line by line, and check that nothing was left behind.
+ *
+ * @module
+ */
+import { type ChildProcess, spawn } from "node:child_process";
+import { existsSync, readdirSync } from "node:fs";
+import path from "node:path";
+import process from "node:process";
+import assert from "node:assert/strict";
+import { BUN, DENO, type ProcessResult, ROOT, runCommand, type Runtime } from "./_helpers.ts";
+
+/** The `deno run` flags each example needs besides --allow-ffi. */
+const DENO_FLAGS: Record<string, string[]> = {
+  count01: ["--allow-write", "--allow-run"],
+  count02: ["--allow-write", "--allow-run"],
+  map_normalfile1: ["--allow-write"],
+};
+
+/** The command line that runs examples/NAME.ts under `runtime`. */
+export function exampleCommand(runtime: Runtime, name: string, args: readonly string[] = []) {
+  const file = path.join(ROOT, "examples", `${name}.ts`);
+  return runtime === "deno"
+    ? {
+      command: DENO,
+      args: [
+        "run",
+        "--quiet",
+        "--no-prompt",
+        "--allow-ffi",
+        ...(DENO_FLAGS[name] ?? []),
+        file,
+        ...args,
+      ],
+    }
+    : { command: BUN, args: [file, ...args] };
+}
+
+/** Runs an example to completion. */
+export function runExample(
+  runtime: Runtime,
+  name: string,
+  args: readonly string[] = [],
+  options: { stdin?: string; timeoutMs?: number } = {},
+): Promise<ProcessResult> {
+  const { command, args: full } = exampleCommand(runtime, name, args);
+  return runCommand(command, full, { timeoutMs: 60_000, ...options });
+}
+
+/** A running example whose output can be awaited line by line. */
+export class Running {
+  readonly child: ChildProcess;
+  stdout = "";
+  stderr = "";
+  readonly done: Promise<ProcessResult>;
+  #waiters: { pattern: RegExp; resolve: (m: RegExpMatchArray) => void }[] = [];
+
+  constructor(runtime: Runtime, name: string, args: readonly string[], stdin?: string) {
+    const { command, args: full } = exampleCommand(runtime, name, args);
+    this.child = spawn(command, full, {
+      stdio: ["pipe", "pipe", "pipe"],
+      env: { ...process.env, NO_COLOR: "1" },
+    });
+    const timer = setTimeout(() => this.child.kill("SIGKILL"), 60_000);
+    this.child.stdout!.setEncoding("utf8").on("data", (d: string) => {
+      this.stdout += d;
+      this.#check();
+    });
+    this.child.stderr!.setEncoding("utf8").on("data", (d: string) => (this.stderr += d));
+    if (stdin === undefined) this.child.stdin!.end();
+    else this.child.stdin!.end(stdin);
+    this.done = new Promise((resolve, reject) => {
+      this.child.on("error", reject);
+      this.child.on("close", (code, signal) => {
+        clearTimeout(timer);
+        this.#check(true);
+        resolve({ code, signal, stdout: this.stdout, stderr: this.stderr });
+      });
+    });
+  }
+
+  #check(closed = false): void {
+    this.#waiters = this.#waiters.filter(({ pattern, resolve }) => {
+      const match = this.stdout.match(pattern);
+      if (match) resolve(match);
+      else if (closed) resolve(null as unknown as RegExpMatchArray);
+      return match === null && !closed;
+    });
+  }
+
+  /** Resolves when stdout matches `pattern`; throws if the process ends first. */
+  async waitFor(pattern: RegExp, timeoutMs = 30_000): Promise<RegExpMatchArray> {
+    const found = await new Promise<RegExpMatchArray | null>((resolve) => {
+      this.#waiters.push({ pattern, resolve });
+      this.#check(this.child.exitCode !== null || this.child.signalCode !== null);
+      setTimeout(() => resolve(null), timeoutMs);
+    });
+    if (found === null) {
+      throw new Error(
+        `no ${pattern} in the output\nstdout: ${this.stdout}\nstderr: ${this.stderr}`,
+      );
+    }
+    return found;
+  }
+
+  /** Sends a signal and waits for the process to end. */
+  async interrupt(signal: "SIGINT" | "SIGTERM" | "SIGKILL" = "SIGINT"): Promise<ProcessResult> {
+    // process.kill, not child.kill: Deno's child.kill reports the signal it
+    // sent as the outcome even when the child handles it and exits 130.
+    if (this.child.exitCode === null && this.child.signalCode === null) {
+      process.kill(this.child.pid!, signal);
+    }
+    return await this.done;
+  }
+}
+
+let keySeq = 0;
+/** A System V key no other test process uses (pid-derived). */
+export function uniqueKey(): number {
+  keySeq += 1;
+  return 0x4b000000 + ((process.pid & 0xffff) << 8) + keySeq;
+}
+
+/** Entries of /dev/shm whose name contains `label` (objects and `sem.` files). */
+export function shmEntries(label: string): string[] {
+  return readdirSync("/dev/shm").filter((entry) => entry.includes(label));
+}
+
+/** The System V objects (`ipcs -m` and `-q` lines) that use `key`. */
+export async function ipcsWith(key: number): Promise<string[]> {
+  const hex = "0x" + (key >>> 0).toString(16).padStart(8, "0");
+  const result = await runCommand("ipcs", ["-m", "-q"]);
+  return result.stdout.split("\n").filter((line) => line.startsWith(hex));
+}
+
+/** Asserts that nothing named `label` is in /dev/shm and no object uses `key`. */
+export async function assertClean(options: { label?: string; key?: number; file?: string }) {
+  if (options.label !== undefined) assert.deepEqual(shmEntries(options.label), []);
+  if (options.key !== undefined) assert.deepEqual(await ipcsWith(options.key), []);
+  if (options.file !== undefined) assert.equal(existsSync(options.file), false, options.file);
+}
+
+/** Asserts the exit code, with the output in the message when it differs. */
+export function assertExit(result: ProcessResult, code: number, what = "example"): void {
+  assert.equal(
+    result.code,
+    code,
+    `${what} exited with ${
+      result.code ?? result.signal
+    }, expected ${code}\nstdout: ${result.stdout}\nstderr: ${result.stderr}`,
+  );
+}
+
+/** Asserts a failure: the given exit code and exactly one line on stderr. */
+export function assertOneLineError(
+  result: ProcessResult,
+  code: number,
+  pattern: RegExp,
+  what = "example",
+): void {
+  assertExit(result, code, what);
+  const lines = result.stderr.trimEnd().split("\n");
+  assert.equal(lines.length, 1, `one line on stderr, got: ${result.stderr}`);
+  assert.match(lines[0], pattern);
+}
+
+/** Checks `--help` of an example: exit 0, the summary and usage on stdout. */
+export async function assertHelp(runtime: Runtime, name: string): Promise<void> {
+  const result = await runExample(runtime, name, ["--help"]);
+  assertExit(result, 0, `${name} --help`);
+  assert.match(result.stdout, new RegExp(`^${name}: `));
+  assert.match(result.stdout, new RegExp(`usage: ${name}`));
+  assert.match(result.stdout, /deno run --allow-ffi/);
+}
+
+/** The other runtime. */
+export function other(runtime: Runtime): Runtime {
+  return runtime === "deno" ? "bun" : "deno";
+}
