@@ -71,14 +71,36 @@ export class Mapping {
    * @param address Start of the mapping.
    * @param byteLength Length usable through views.
    * @param what Names the owner in error messages.
-   * @param release Unmaps (and closes what else the owner holds); called at
-   *   most once, by release() or by the finalizer.
+   * @param unmap Removes the mapping (munmap or shmdt), ignoring errors.
+   * @param alsoOnCollect Anything else the owner holds (a descriptor) that
+   *   the finalizer must release with the mapping.
+   * @throws {RangeError} If the runtime cannot make an ArrayBuffer this
+   *   large; the memory is unmapped first.
    */
-  constructor(address: bigint, byteLength: number, what: string, release: Release) {
+  constructor(
+    address: bigint,
+    byteLength: number,
+    what: string,
+    unmap: () => void,
+    alsoOnCollect?: () => void,
+  ) {
     this.#address = address;
     this.#byteLength = byteLength;
     this.#what = what;
-    this.#buffer = backend.arrayBuffer(address, byteLength);
+    try {
+      this.#buffer = backend.arrayBuffer(address, byteLength);
+    } catch (error) {
+      unmap();
+      throw new RangeError(
+        `Cannot view ${byteLength} bytes of ${what} as one ArrayBuffer in this runtime: ${
+          (error as Error).message
+        }`,
+      );
+    }
+    const release = alsoOnCollect === undefined ? unmap : () => {
+      unmap();
+      alsoOnCollect();
+    };
     finalizer.register(this.#buffer, release, this.#unregisterToken);
   }
 

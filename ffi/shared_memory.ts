@@ -88,13 +88,8 @@ export class SharedMemory implements SharedRegion, Disposable {
     this.#readOnly = readOnly;
     this.#created = created;
     this.#size = size;
-    this.#mapping = null;
-    try {
-      this.#mapping = this.#map(size);
-    } catch (error) {
-      libc.close(fd);
-      throw error;
-    }
+    // On failure the caller, which opened fd, closes it.
+    this.#mapping = this.#map(size);
   }
 
   /**
@@ -164,9 +159,8 @@ export class SharedMemory implements SharedRegion, Disposable {
     if (fd < 0) {
       throw new ErrnoError(errno(), "shm_open", `open shared memory "${name}"`, name);
     }
-    let size: number;
     try {
-      size = fstat(fd, `read the size of shared memory "${name}"`, name).size;
+      const size = fstat(fd, `read the size of shared memory "${name}"`, name).size;
       if (size === 0) {
         throw new ErrnoError(
           platform.EINVAL,
@@ -175,11 +169,11 @@ export class SharedMemory implements SharedRegion, Disposable {
           name,
         );
       }
+      return new SharedMemory(name, fd, size, readOnly, false);
     } catch (error) {
       libc.close(fd);
       throw error;
     }
-    return new SharedMemory(name, fd, size, readOnly, false);
   }
 
   /**
@@ -260,7 +254,6 @@ export class SharedMemory implements SharedRegion, Disposable {
   // object someone else created is never shrunk: others may have mapped it,
   // and cutting pages from under them would fault them with SIGBUS.
   static #sized(name: string, fd: number, size: number, created: boolean): SharedMemory {
-    let actual = size;
     try {
       const current = created
         ? 0
@@ -268,13 +261,12 @@ export class SharedMemory implements SharedRegion, Disposable {
       if (current < size) {
         ftruncate(fd, size, `size shared memory "${name}" to ${size} bytes`, name);
       }
-      actual = Math.max(current, size);
+      return new SharedMemory(name, fd, Math.max(current, size), false, created);
     } catch (error) {
       libc.close(fd);
       if (created) libc.shm_unlink(cString(name));
       throw error;
     }
-    return new SharedMemory(name, fd, actual, false, created);
   }
 
   #map(size: number): Mapping {
@@ -287,10 +279,13 @@ export class SharedMemory implements SharedRegion, Disposable {
       `map shared memory "${name}"`,
       name,
     );
-    return new Mapping(address, size, `shared memory "${name}"`, () => {
-      libc.munmap(backend.pointer(address), BigInt(size));
-      libc.close(fd);
-    });
+    return new Mapping(
+      address,
+      size,
+      `shared memory "${name}"`,
+      () => libc.munmap(backend.pointer(address), BigInt(size)),
+      () => libc.close(fd),
+    );
   }
 
   #open(): Mapping {

@@ -412,3 +412,26 @@ for (const runtime of RUNTIMES) {
     assert.deepEqual(JSON.parse(result.stdout), { mappedBefore: 50, mappedAfter: 0, fdDelta: 0 });
   });
 }
+
+test("a size too large to map or to view fails cleanly, leaving nothing mapped or named", () => {
+  const maps = () => readFileSync("/proc/self/maps", "utf8");
+  for (const size of [2 ** 33, 2 ** 52]) {
+    const name = uniqueName("huge");
+    try {
+      using shm = SharedMemory.create(name, size);
+      // Deno can view 8 GiB of sparse memory; touch both ends.
+      const bytes = shm.view(Uint8Array);
+      bytes[0] = 1;
+      bytes[size - 1] = 2;
+      assert.equal(shm.size, size);
+      shm.unlink();
+    } catch (error) {
+      // mmap's ENOMEM, or the runtime's ArrayBuffer limit (Bun stops at 4 GiB).
+      assert.ok(error instanceof ErrnoError || error instanceof RangeError, String(error));
+      assert.equal(existsSync(`/dev/shm${name}`), false, "the object was left behind");
+      assert.equal(maps().includes(name), false, "the mapping was left behind");
+    } finally {
+      cleanup(name);
+    }
+  }
+});
