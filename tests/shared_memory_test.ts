@@ -2,7 +2,14 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { ClosedError, ErrnoError, SharedMemory } from "../mod.ts";
-import { assertSucceeded, CURRENT, runScript, RUNTIMES, uniqueName } from "./_helpers.ts";
+import {
+  assertSucceeded,
+  CURRENT,
+  runCommand,
+  runScript,
+  RUNTIMES,
+  uniqueName,
+} from "./_helpers.ts";
 
 function cleanup(name: string) {
   try {
@@ -433,5 +440,27 @@ test("a size too large to map or to view fails cleanly, leaving nothing mapped o
     } finally {
       cleanup(name);
     }
+  }
+});
+
+test("a Python program shares a POSIX object with this process", async () => {
+  const name = uniqueName("python");
+  try {
+    using shm = SharedMemory.create(name, 4096);
+    new TextEncoder().encodeInto("from TypeScript", shm.view(Uint8Array));
+    const python = `
+import mmap, os, sys
+fd = os.open("/dev/shm" + sys.argv[1], os.O_RDWR)
+m = mmap.mmap(fd, 0)
+print(m[:15].decode(), len(m))
+m[100:111] = b"from Python"
+m.close(); os.close(fd)
+`;
+    const r = await runCommand("python3", ["-c", python, name]);
+    assertSucceeded(r, "python3");
+    assert.equal(r.stdout.trim(), "from TypeScript 4096");
+    assert.equal(new TextDecoder().decode(shm.view(Uint8Array, 100, 11)), "from Python");
+  } finally {
+    cleanup(name);
   }
 });
