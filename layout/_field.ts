@@ -1,0 +1,155 @@
+/**
+ * The protocol every field type implements, kept out of the public objects:
+ * the public `FieldType` carries only `name`, `byteLength` and `alignment`;
+ * its behaviour is found through `implOf`.
+ *
+ * Writing happens in two steps so that bad input is refused before any byte
+ * changes: `prepare` validates (and converts, e.g. encodes a string), then
+ * `store` or `initialize` writes what `prepare` returned.
+ *
+ * @module
+ */
+import type { Binding } from "./_binding.ts";
+import { describe } from "../ffi/_validate.ts";
+
+declare const valueType: unique symbol;
+
+/**
+ * A C type a struct field can have: a number type such as `i32`, `char(n)`,
+ * `bytes(n)`, `array(type, n)`, a nested `struct(...)` or a sync slot. `T` is
+ * what reading such a field gives.
+ *
+ * @example
+ * ```ts
+ * import { char, i32, type FieldType } from "../mod.ts";
+ * const types: FieldType[] = [i32, char(8)];
+ * console.assert(types[1].byteLength === 8 && types[0].alignment === 4);
+ * ```
+ */
+export interface FieldType<T = unknown> {
+  /** The C-like spelling, e.g. `"i32"`, `"char[4]"`, `"i32[3]"`. */
+  readonly name: string;
+  /** `sizeof` in C. */
+  readonly byteLength: number;
+  /** `_Alignof` in C. */
+  readonly alignment: number;
+  /** Only carries `T` for the type checker. */
+  readonly [valueType]?: T;
+}
+
+/** What reading a field of type `F` gives. */
+export type ValueOf<F> = F extends FieldType<infer T> ? T : never;
+
+/** How a field's value behaves in a record. */
+export type FieldKind =
+  /** A number or bigint read and written in place. */
+  | "number"
+  /** A string decoded on every read. */
+  | "char"
+  /** A view object (record, array view, Uint8Array), cached by its parent. */
+  | "view"
+  /** A sync primitive attached on first read; never assigned. */
+  | "slot";
+
+/** One line of a layout's description: a field's path, type and offset. */
+export interface Entry {
+  path: string;
+  type: string;
+  offset: number;
+}
+
+/** The behaviour behind one field type. */
+export interface FieldImpl {
+  /** The public name, used in messages: `i32`, `char[4]`, `People`, `People[10]`. */
+  readonly name: string;
+  /**
+   * The name in layout descriptions (the header): like `name` but without
+   * the JS-only struct names, e.g. `struct(8 bytes)[10]`.
+   */
+  readonly descriptor: string;
+  readonly byteLength: number;
+  readonly alignment: number;
+  readonly kind: FieldKind;
+  /** For "view" kinds: true if a view stays valid across a resize (it holds no buffer). */
+  readonly stable: boolean;
+  /** True if this type or a part of it is a sync slot. */
+  readonly hasSlots: boolean;
+  /** Reads the value (or makes a new view) at `o`. */
+  read(b: Binding, o: number): unknown;
+  /**
+   * Validates `value` for a write and returns what `store` needs. With
+   * `init`, `undefined` is allowed anywhere and slots accept their initial
+   * value. Throws TypeError or RangeError naming `where`.
+   */
+  prepare(value: unknown, where: string, init: boolean): unknown;
+  /** Writes a prepared value, replacing the whole field (slots untouched). */
+  store(b: Binding, o: number, prepared: unknown): void;
+  /** Zero bytes are already there: initialize slots, store what was given. */
+  initialize(b: Binding, o: number, prepared: unknown): void;
+  /** Zeroes the field, leaving sync slots alone. */
+  clear(b: Binding, o: number): void;
+  /** A plain copy of the value (records become objects, views arrays). */
+  snapshot(b: Binding, o: number): unknown;
+  /** Appends this field's description lines (for the header). */
+  entries(path: string, offset: number, out: Entry[]): void;
+  /** For composite types: the part named by `key` (field name or index). */
+  child?(key: string, where: string): { offset: number; impl: FieldImpl };
+}
+
+const impls = new WeakMap<object, FieldImpl>();
+
+/** Registers `impl` as the behaviour of a new public field type and returns it. */
+export function defineType<T, P extends object = object>(
+  impl: FieldImpl,
+  publicPart?: P,
+): FieldType<T> & P {
+  const type = Object.assign(publicPart ?? {}, {
+    name: impl.name,
+    byteLength: impl.byteLength,
+    alignment: impl.alignment,
+  }) as unknown as FieldType<T> & P;
+  impls.set(type, impl);
+  return type;
+}
+
+/** Like defineType for a class instance that already has the public fields. */
+export function registerType(type: object, impl: FieldImpl): void {
+  impls.set(type, impl);
+}
+
+/** The behaviour of a field type; TypeError if `type` is not one. */
+export function implOf(type: unknown, argument: string): FieldImpl {
+  const impl = typeof type === "object" && type !== null ? impls.get(type) : undefined;
+  if (impl !== undefined) return impl;
+  if (typeof type === "function") {
+    throw new TypeError(
+      `${argument} must be a field type; ${
+        type.name || "this function"
+      } makes one when called, e.g. ${type.name || "char"}(8)`,
+    );
+  }
+  throw new TypeError(
+    `${argument} must be a field type such as i32, char(8) or a struct, got ${describe(type)}`,
+  );
+}
+
+/** Rounds `n` up to a multiple of `alignment` (a power of two). */
+export function alignUp(n: number, alignment: number): number {
+  return Math.ceil(n / alignment) * alignment;
+}
+
+/** Checks a count or length argument: an integer from `min` to 2^31 - 1. */
+export function validateCount(
+  value: unknown,
+  argument: string,
+  min: number,
+): asserts value is number {
+  if (typeof value !== "number") {
+    throw new TypeError(`${argument} must be a number, got ${describe(value)}`);
+  }
+  if (!Number.isInteger(value) || value < min || value > 0x7fffffff) {
+    throw new RangeError(`${argument} must be an integer from ${min} to 2147483647, got ${value}`);
+  }
+}
+
+export { describe };

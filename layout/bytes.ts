@@ -1,0 +1,106 @@
+/**
+ * `bytes(n)`: a fixed byte array field, `uint8_t data[n]`, read as a live
+ * `Uint8Array` over the mapping.
+ *
+ * @module
+ */
+import { type Binding, live } from "./_binding.ts";
+import { defineType, describe, type Entry, type FieldType, validateCount } from "./_field.ts";
+
+/** Turns a byte source into a Uint8Array, refusing anything else. */
+export function byteSource(value: unknown, where: string, limit: number, name: string): Uint8Array {
+  let bytes: Uint8Array;
+  if (ArrayBuffer.isView(value)) {
+    bytes = new Uint8Array(value.buffer, value.byteOffset, value.byteLength);
+  } else if (value instanceof ArrayBuffer) {
+    bytes = new Uint8Array(value);
+  } else if (Array.isArray(value)) {
+    for (let i = 0; i < value.length; i++) {
+      const v = value[i];
+      if (typeof v !== "number" || (v & 0xff) !== v) {
+        throw new RangeError(
+          `${where}[${i}] must be an integer from 0 to 255, got ${describe(v)}`,
+        );
+      }
+    }
+    bytes = Uint8Array.from(value as number[]);
+  } else {
+    throw new TypeError(
+      `${where} (${name}) must be a Uint8Array, another ArrayBufferView, an ArrayBuffer or an array of bytes, got ${
+        describe(value)
+      }`,
+    );
+  }
+  if (bytes.length > limit) {
+    throw new RangeError(`${where} (${name}) holds at most ${limit} bytes, got ${bytes.length}`);
+  }
+  return bytes;
+}
+
+/**
+ * A fixed byte array field, `uint8_t data[length]`. Reading gives a
+ * `Uint8Array` over exactly those bytes of the mapping (no copy; it cannot
+ * reach past the field). Assigning a Uint8Array, any ArrayBufferView, an
+ * ArrayBuffer or an array of byte values copies it in and zeroes the rest of
+ * the field; a longer source is refused with RangeError and nothing is
+ * written.
+ *
+ * @param length Size in bytes, an integer from 1 to 2^31 - 1.
+ * @returns The field type, named `bytes[length]`.
+ * @throws {TypeError|RangeError} If `length` is not such an integer.
+ *
+ * @example A 16-byte id inside a record
+ * ```ts
+ * import { bytes, SharedMemory, struct, u32 } from "../mod.ts";
+ *
+ * const Session = struct({ id: bytes(16), hits: u32 });
+ * using shm = SharedMemory.create(`/doc-bytes-${Date.now()}`, 4096);
+ * const s = Session.at(shm, 0);
+ * s.id = crypto.getRandomValues(new Uint8Array(16));
+ * s.id[0] = 0xff;                       // writes the mapping directly
+ * console.assert(s.id.length === 16 && s.id[0] === 0xff);
+ * shm.unlink();
+ * ```
+ */
+export function bytes(length: number): FieldType<Uint8Array> {
+  validateCount(length, "length", 1);
+  const n = length;
+  const name = `bytes[${n}]`;
+  return defineType<Uint8Array>({
+    name,
+    descriptor: name,
+    byteLength: n,
+    alignment: 1,
+    kind: "view",
+    stable: false,
+    hasSlots: false,
+    read(b: Binding, o: number): Uint8Array {
+      live(b, o, n);
+      return new Uint8Array(b.buffer, o, n);
+    },
+    prepare(value: unknown, where: string, init: boolean): Uint8Array | undefined {
+      if (init && value === undefined) return undefined;
+      return byteSource(value, where, n, name);
+    },
+    store(b: Binding, o: number, prepared: unknown): void {
+      const source = prepared as Uint8Array;
+      live(b, o, n);
+      b.u8.set(source, o);
+      b.u8.fill(0, o + source.length, o + n);
+    },
+    initialize(b: Binding, o: number, prepared: unknown): void {
+      if (prepared !== undefined) this.store(b, o, prepared);
+    },
+    clear(b: Binding, o: number): void {
+      live(b, o, n);
+      b.u8.fill(0, o, o + n);
+    },
+    snapshot(b: Binding, o: number): Uint8Array {
+      live(b, o, n);
+      return b.u8.slice(o, o + n);
+    },
+    entries(path: string, offset: number, out: Entry[]): void {
+      out.push({ path, type: name, offset });
+    },
+  });
+}

@@ -1,0 +1,138 @@
+/**
+ * `char(n)`: a fixed C string field, `char name[n]`, holding UTF-8 text
+ * terminated by NUL.
+ *
+ * @module
+ */
+import { type Binding, live } from "./_binding.ts";
+import { defineType, describe, type Entry, type FieldType, validateCount } from "./_field.ts";
+import { validateBoolean, validateOptions } from "../ffi/_validate.ts";
+
+/** Options for {@linkcode char}. */
+export interface CharOptions {
+  /**
+   * Cut a string that does not fit to the longest prefix that does (never
+   * inside a UTF-8 sequence) instead of throwing RangeError. Default false.
+   */
+  truncate?: boolean;
+}
+
+const encoder = new TextEncoder();
+const decoder = new TextDecoder();
+
+/** Reads the string at `o`: bytes up to the first NUL or the end of the field. */
+function readString(u8: Uint8Array, o: number, n: number): string {
+  const stop = o + n;
+  let end = o;
+  let ascii = true;
+  for (; end < stop; end++) {
+    const c = u8[end];
+    if (c === 0) break;
+    if (c > 0x7f) ascii = false;
+  }
+  if (ascii && end - o <= 32) {
+    let text = "";
+    for (let i = o; i < end; i++) text += String.fromCharCode(u8[i]);
+    return text;
+  }
+  return decoder.decode(u8.subarray(o, end));
+}
+
+/**
+ * A fixed-size C string field, `char name[length]`: UTF-8 text followed by a
+ * NUL. Reading gives the text up to the first NUL (or all `length` bytes if a
+ * C writer filled them). Writing stores the text, a NUL and zeroes up to the
+ * end, so at most `length - 1` bytes of text fit; a longer string, or one
+ * containing NUL, is refused with RangeError and nothing is written, unless
+ * `truncate` is set.
+ *
+ * @param length The array size in bytes, including room for the NUL.
+ * @param options `truncate` (default false).
+ * @returns The field type, named `char[length]`.
+ * @throws {TypeError|RangeError} If `length` is not an integer from 1 to 2^31 - 1.
+ *
+ * @example A name that fits, one that does not, and one cut to fit
+ * ```ts
+ * import { char, i32, SharedMemory, struct } from "../mod.ts";
+ *
+ * const People = struct({ name: char(4), age: i32 });
+ * using shm = SharedMemory.create(`/doc-char-${Date.now()}`, 4096);
+ * const who = People.at(shm, 0);
+ * who.name = "Ann";
+ * console.assert(who.name === "Ann");
+ * try {
+ *   who.name = "Annabel";
+ * } catch (error) {
+ *   console.assert(error instanceof RangeError && who.name === "Ann");
+ * }
+ * const Short = struct({ name: char(4, { truncate: true }) });
+ * const cut = Short.at(shm, 64);
+ * cut.name = "Annabel";
+ * console.assert(cut.name === "Ann");
+ * shm.unlink();
+ * ```
+ */
+export function char(length: number, options?: CharOptions): FieldType<string> {
+  validateCount(length, "length", 1);
+  validateOptions(options);
+  validateBoolean(options?.truncate, "options.truncate");
+  const truncate = options?.truncate ?? false;
+  const n = length;
+  const name = `char[${n}]`;
+  return defineType<string>({
+    name,
+    descriptor: name,
+    byteLength: n,
+    alignment: 1,
+    kind: "char",
+    stable: true,
+    hasSlots: false,
+    read(b: Binding, o: number): string {
+      live(b, o, n);
+      return readString(b.u8, o, n);
+    },
+    prepare(value: unknown, where: string, init: boolean): Uint8Array | undefined {
+      if (init && value === undefined) return undefined;
+      if (typeof value !== "string") {
+        throw new TypeError(`${where} (${name}) must be a string, got ${describe(value)}`);
+      }
+      if (value.includes("\0")) {
+        throw new RangeError(
+          `${where} (${name}) must not contain NUL, got ${JSON.stringify(value)}`,
+        );
+      }
+      const bytes = encoder.encode(value);
+      if (bytes.length < n) return bytes;
+      if (!truncate) {
+        throw new RangeError(
+          `${where} (${name}) holds at most ${n - 1} bytes of UTF-8 and a NUL, got ${
+            JSON.stringify(value.length > 40 ? value.slice(0, 40) + "…" : value)
+          } (${bytes.length} bytes); use char(${n}, { truncate: true }) to cut it`,
+        );
+      }
+      let cut = n - 1;
+      // Back off to the start of a UTF-8 sequence (continuation bytes are 10xxxxxx).
+      while (cut > 0 && (bytes[cut] & 0xc0) === 0x80) cut--;
+      return bytes.subarray(0, cut);
+    },
+    store(b: Binding, o: number, prepared: unknown): void {
+      const bytes = prepared as Uint8Array;
+      live(b, o, n);
+      b.u8.set(bytes, o);
+      b.u8.fill(0, o + bytes.length, o + n);
+    },
+    initialize(b: Binding, o: number, prepared: unknown): void {
+      if (prepared !== undefined) this.store(b, o, prepared);
+    },
+    clear(b: Binding, o: number): void {
+      live(b, o, n);
+      b.u8.fill(0, o, o + n);
+    },
+    snapshot(b: Binding, o: number): string {
+      return this.read(b, o) as string;
+    },
+    entries(path: string, offset: number, out: Entry[]): void {
+      out.push({ path, type: name, offset });
+    },
+  });
+}

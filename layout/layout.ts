@@ -1,0 +1,259 @@
+/**
+ * What structs and arrays have in common: they can be placed in a region
+ * (`at`, `init`, `attach`), optionally behind a header that the attaching
+ * process verifies.
+ *
+ * @module
+ */
+import type { SharedRegion } from "../ffi/region.ts";
+import { validateBoolean, validateOptions } from "../ffi/_validate.ts";
+import { bind, live, regionName, validateRegion } from "./_binding.ts";
+import { describe, type FieldImpl, type FieldType } from "./_field.ts";
+import {
+  type Described,
+  describeImpl,
+  HEADER_ALIGN,
+  HEADER_FIXED,
+  publishHeader,
+  verifyHeader,
+  writeHeader,
+} from "./_header.ts";
+
+/** Options for `attach()` (and the header part of `init()`). */
+export interface AttachOptions {
+  /**
+   * The data is preceded by a layout header (magic, version, a hash and a
+   * description of the layout). `init` writes it; `attach` verifies it and
+   * throws LayoutMismatchError naming the first difference. Default false:
+   * plain C structs, no header.
+   */
+  header?: boolean;
+  /** The application's version of this layout, checked with `header`. Default 1. */
+  version?: number;
+}
+
+/** Options for `init()`. */
+export interface InitOptions<W> extends AttachOptions {
+  /**
+   * Initial field values, written after the bytes are zeroed. For a
+   * `semaphore` or `flag` slot this is its initial value.
+   */
+  values?: W;
+}
+
+/**
+ * A struct or array layout: a C type that can also be placed in a region.
+ * `V` is what placing it gives (a record or an array view), `W` what `init`
+ * accepts as `values`.
+ *
+ * @example Creator and attacher, with a header
+ * ```ts
+ * import { char, i32, SharedMemory, struct } from "../mod.ts";
+ *
+ * const People = struct({ name: char(4), age: i32 });
+ * const name = `/doc-layout-${Date.now()}`;
+ * using shm = SharedMemory.create(name, 4096);
+ * People.init(shm, 0, { header: true, values: { name: "Ann", age: 30 } });
+ *
+ * // another process:
+ * using same = SharedMemory.open(name);
+ * const ann = People.attach(same, 0, { header: true });
+ * console.assert(ann.age === 30);
+ * shm.unlink();
+ * ```
+ */
+export interface Layout<V, W = unknown> extends FieldType<V> {
+  /**
+   * Bytes that `init`/`attach` with `header: true` put before the data; the
+   * data then starts at `byteOffset + headerByteLength`.
+   */
+  readonly headerByteLength: number;
+  /**
+   * The byte offset of a field, as C's `offsetof`: `"age"`, `"pos.x"`,
+   * `"people[3].age"`.
+   *
+   * @throws {RangeError} If the path names no field.
+   */
+  offsetOf(path: string): number;
+  /** The description the header stores: one line per field, `path type @offset`. */
+  describe(): string;
+  /**
+   * A view of the bytes at `byteOffset` as this layout: no copy, no header,
+   * no initialization; for memory a C program (or `init`) laid out.
+   *
+   * @param region Any shared-memory region.
+   * @param byteOffset A multiple of `alignment`. Default 0.
+   * @throws {TypeError|RangeError} On a bad argument or if it does not fit.
+   * @throws {ClosedError} If the region is closed.
+   */
+  at(region: SharedRegion, byteOffset?: number): V;
+  /**
+   * Zeroes the bytes, initializes sync slots (Mutex.init, Semaphore.init,
+   * Flag.init), writes `values`, and with `header` writes the header last.
+   * Only the process that creates the region should call it.
+   *
+   * @throws {TypeError|RangeError} On a bad argument or value, before any byte is written.
+   */
+  init(region: SharedRegion, byteOffset?: number, options?: InitOptions<W>): V;
+  /**
+   * Like `at`, for memory another process initialized; with `header`, checks
+   * the header first.
+   *
+   * @throws {LayoutMismatchError} With `header`, if the header is missing or differs.
+   */
+  attach(region: SharedRegion, byteOffset?: number, options?: AttachOptions): V;
+}
+
+function validateOffset(
+  byteOffset: unknown,
+  alignment: number,
+  what: string,
+): asserts byteOffset is number {
+  if (typeof byteOffset !== "number") {
+    throw new TypeError(`byteOffset must be a number, got ${describe(byteOffset)}`);
+  }
+  if (!Number.isSafeInteger(byteOffset) || byteOffset < 0) {
+    throw new RangeError(`byteOffset must be a non-negative integer, got ${byteOffset}`);
+  }
+  if (byteOffset % alignment !== 0) {
+    throw new RangeError(
+      `byteOffset must be a multiple of ${alignment} (the alignment of ${what}), got ${byteOffset}`,
+    );
+  }
+}
+
+function validateFits(
+  region: SharedRegion,
+  byteOffset: number,
+  length: number,
+  what: string,
+): void {
+  if (byteOffset + length > region.size) {
+    throw new RangeError(
+      `Cannot place ${what} (${length} bytes) at byte ${byteOffset}: the region is ${region.size} bytes`,
+    );
+  }
+}
+
+function validateVersion(options: AttachOptions | undefined): number {
+  const version = options?.version;
+  if (version === undefined) return 1;
+  if (typeof version !== "number") {
+    throw new TypeError(`options.version must be a number, got ${describe(version)}`);
+  }
+  if (!Number.isInteger(version) || version < 0 || version > 0xffffffff) {
+    throw new RangeError(`options.version must be an integer from 0 to 4294967295, got ${version}`);
+  }
+  if (options?.header !== true) {
+    throw new TypeError("options.version is checked through the header; pass header: true with it");
+  }
+  return version;
+}
+
+/** Splits `a.b[3].c` into `["a", "b", "3", "c"]`; RangeError if malformed. */
+function splitPath(path: string): string[] {
+  const parts: string[] = [];
+  const token = /(?:^|\.)([A-Za-z_$][\w$]*)|\[(\d+)\]/y;
+  let at = 0;
+  while (at < path.length) {
+    token.lastIndex = at;
+    const m = token.exec(path);
+    if (m === null || (at === 0 && path[0] === ".")) {
+      throw new RangeError(
+        `path must look like "age", "pos.x" or "items[3].id", got ${JSON.stringify(path)}`,
+      );
+    }
+    parts.push(m[1] ?? m[2]);
+    at = token.lastIndex;
+  }
+  if (parts.length === 0) throw new RangeError(`path must name a field, got ""`);
+  return parts;
+}
+
+/** The placement methods of a layout whose behaviour is `impl`. */
+export function placement(impl: FieldImpl): {
+  headerByteLength: number;
+  offsetOf(path: string): number;
+  describe(): string;
+  at(region: SharedRegion, byteOffset?: number): unknown;
+  init(region: SharedRegion, byteOffset?: number, options?: InitOptions<unknown>): unknown;
+  attach(region: SharedRegion, byteOffset?: number, options?: AttachOptions): unknown;
+} {
+  let described: Described | undefined;
+  const meta = () => (described ??= describeImpl(impl));
+  const what = (region: SharedRegion, byteOffset: number) =>
+    `${impl.name} at byte ${byteOffset} of ${regionName(region)}`;
+
+  function at(region: SharedRegion, byteOffset = 0): unknown {
+    validateRegion(region);
+    validateOffset(byteOffset, impl.alignment, impl.name);
+    const b = bind(region);
+    validateFits(region, byteOffset, impl.byteLength, impl.name);
+    return impl.read(b, byteOffset);
+  }
+
+  return {
+    get headerByteLength() {
+      return meta().headerByteLength;
+    },
+    offsetOf(path: string): number {
+      if (typeof path !== "string") {
+        throw new TypeError(`path must be a string such as "age", got ${describe(path)}`);
+      }
+      let offset = 0;
+      let current = impl;
+      let walked = impl.name;
+      for (const part of splitPath(path)) {
+        if (current.child === undefined) {
+          throw new RangeError(`${walked} is ${current.name}, which has no field "${part}"`);
+        }
+        const next = current.child(part, walked);
+        offset += next.offset;
+        current = next.impl;
+        walked += /^\d/.test(part) ? `[${part}]` : `.${part}`;
+      }
+      return offset;
+    },
+    describe(): string {
+      return meta().text;
+    },
+    at,
+    init(region: SharedRegion, byteOffset = 0, options?: InitOptions<unknown>): unknown {
+      validateRegion(region);
+      validateOptions(options);
+      validateBoolean(options?.header, "options.header");
+      const header = options?.header ?? false;
+      const version = validateVersion(options);
+      validateOffset(
+        byteOffset,
+        header ? Math.max(HEADER_ALIGN, impl.alignment) : impl.alignment,
+        impl.name,
+      );
+      const prepared = impl.prepare(options?.values, `options.values`, true);
+      const b = bind(region);
+      const dataOffset = header ? meta().headerByteLength : 0;
+      const total = dataOffset + impl.byteLength;
+      validateFits(region, byteOffset, total, header ? `${impl.name} and its header` : impl.name);
+      live(b, byteOffset, total);
+      b.u8.fill(0, byteOffset, byteOffset + total);
+      if (header) writeHeader(b, byteOffset, meta(), version, impl.byteLength);
+      impl.initialize(b, byteOffset + dataOffset, prepared);
+      if (header) publishHeader(b, byteOffset);
+      return impl.read(b, byteOffset + dataOffset);
+    },
+    attach(region: SharedRegion, byteOffset = 0, options?: AttachOptions): unknown {
+      validateRegion(region);
+      validateOptions(options);
+      validateBoolean(options?.header, "options.header");
+      const version = validateVersion(options);
+      if (options?.header !== true) return at(region, byteOffset);
+      validateOffset(byteOffset, Math.max(HEADER_ALIGN, impl.alignment), impl.name);
+      const b = bind(region);
+      const dataOffset = meta().headerByteLength;
+      validateFits(region, byteOffset, HEADER_FIXED, `the header of ${impl.name}`);
+      verifyHeader(b, byteOffset, meta(), version, impl.byteLength, what(region, byteOffset));
+      validateFits(region, byteOffset, dataOffset + impl.byteLength, `${impl.name} and its header`);
+      return impl.read(b, byteOffset + dataOffset);
+    },
+  };
+}

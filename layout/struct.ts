@@ -1,0 +1,300 @@
+/**
+ * `struct(fields)`: a C struct layout with the platform's offsets, padding
+ * and size, whose records read and write the mapping in place.
+ *
+ * @module
+ */
+import type { SharedRegion } from "../ffi/region.ts";
+import { validateOptions } from "../ffi/_validate.ts";
+import { type Binding, live } from "./_binding.ts";
+import {
+  alignUp,
+  defineType,
+  describe,
+  type Entry,
+  type FieldImpl,
+  type FieldType,
+  implOf,
+  validateCount,
+  type ValueOf,
+} from "./_field.ts";
+import { type FieldSlot, isRecord, recordClass, snapshotOf } from "./_record.ts";
+import type { RecordArray, ValueArray } from "./array_view.ts";
+import { arrayImpl } from "./_array_impl.ts";
+import { type Layout, placement } from "./layout.ts";
+import type { SlotType } from "./slots.ts";
+
+/** The fields of a struct, in C declaration order. */
+export type Fields = { readonly [name: string]: FieldType };
+
+type SlotKeys<F> = { [K in keyof F]: F[K] extends SlotType<unknown> ? K : never }[keyof F];
+
+/**
+ * A record of a struct with fields `F`: one property per field. Sync slots
+ * are read-only; every other field can be assigned.
+ */
+export type RecordOf<F extends Fields> =
+  & { -readonly [K in Exclude<keyof F, SlotKeys<F>>]: ValueOf<F[K]> }
+  & { readonly [K in SlotKeys<F>]: ValueOf<F[K]> };
+
+/** What an array view of elements of type `E` is. */
+export type ArrayViewOf<E> = ValueOf<E> extends number | bigint | string ? ValueArray<ValueOf<E>>
+  : RecordArray<ValueOf<E>>;
+
+/** What may be written into a field of type `T`. */
+export type InputOf<T> = T extends { readonly fields: infer G extends Fields } ? ValuesOf<G>
+  : T extends { readonly element: infer E } ? readonly InputOf<E>[] | Iterable<InputOf<E>>
+  : T extends SlotType<unknown> ? number
+  : T extends FieldType<infer V> ? V extends bigint ? bigint | number
+    : V extends Uint8Array ? ArrayLike<number> | ArrayBufferView | ArrayBuffer
+    : V
+  : never;
+
+/** Values for some or all fields of a struct with fields `F`. */
+export type ValuesOf<F extends Fields> = { [K in keyof F]?: InputOf<F[K]> };
+
+/** Options for {@linkcode struct}. */
+export interface StructOptions {
+  /** Names the struct in error messages and `console.log`; not part of the layout. */
+  name?: string;
+}
+
+/**
+ * A C struct layout: field offsets, padding and size as the C compiler lays
+ * them out on x86-64 and aarch64 Linux.
+ *
+ * @example
+ * ```ts
+ * import { char, i32, struct } from "../mod.ts";
+ * const People = struct({ name: char(4), age: i32 }, { name: "People" });
+ * console.assert(People.byteLength === 8 && People.fields.age.byteLength === 4);
+ * ```
+ */
+export interface StructLayout<F extends Fields> extends Layout<RecordOf<F>, ValuesOf<F>> {
+  /** The field types by name, in declaration order. */
+  readonly fields: Readonly<F>;
+  /**
+   * `count` records back to back from `byteOffset`, as the C array
+   * `struct people people[count]`: `people[3].age = 23`, `people.length`,
+   * `for (const p of people)`. Out-of-range indexes throw RangeError.
+   *
+   * @param region Any shared-memory region.
+   * @param byteOffset A multiple of `alignment`.
+   * @param count Number of records, an integer from 0.
+   * @throws {TypeError|RangeError} On a bad argument or if they do not fit.
+   *
+   * @example
+   * ```ts
+   * import { char, i32, SharedMemory, struct } from "../mod.ts";
+   * const People = struct({ name: char(4), age: i32 });
+   * using shm = SharedMemory.create(`/doc-array-${Date.now()}`, 4096);
+   * const people = People.array(shm, 0, 10);
+   * people[3].age = 23;
+   * console.assert(people[3].age === 23 && people.length === 10);
+   * shm.unlink();
+   * ```
+   */
+  array(region: SharedRegion, byteOffset: number, count: number): RecordArray<RecordOf<F>>;
+}
+
+const IDENTIFIER = /^[A-Za-z_$][\w$]*$/;
+const RESERVED = new Set(["constructor", "__proto__", "prototype"]);
+
+/**
+ * Defines a C struct layout. Fields are laid out in the order given, each at
+ * the next multiple of its alignment; the struct's alignment is its largest
+ * field alignment and its size is rounded up to it, as C does. Place it with
+ * `at` (plain C memory), `init` (zero, initialize sync slots, optional
+ * header) or `attach` (check the header), or `array` for several.
+ *
+ * Records are objects whose properties read and write the mapping directly:
+ * no copy, no serialization. A value that does not fit its field is refused
+ * with RangeError (a wrong type with TypeError) before anything is written.
+ * Assigning a whole nested struct or array replaces it: fields not given
+ * become zero, as in a C compound literal; sync slots are never touched.
+ *
+ * @param fields Field name to type, in C declaration order. Names are JS
+ *   identifiers.
+ * @param options `name` for messages.
+ * @returns The layout.
+ * @throws {TypeError|RangeError} On an empty struct, a bad name or a
+ *   non-type.
+ *
+ * @example The docs' people array and shared_use_st
+ * ```ts
+ * import { char, i32, SharedMemory, struct } from "../mod.ts";
+ *
+ * const People = struct({ name: char(4), age: i32 });                 // same bytes as the C struct
+ * const Shared = struct({ writtenByYou: i32, someText: char(2048) });
+ * using shm = SharedMemory.create(`/doc-struct-${Date.now()}`, 8192);
+ * const people = People.array(shm, 0, 10);                          // people[3].age = 23
+ * people[3].age = 23;
+ * const hdr = Shared.at(shm, 4096);
+ * hdr.someText = "hello";                                           // NUL-terminated, bounded
+ * console.assert(people[3].age === 23 && hdr.someText === "hello");
+ * shm.unlink();
+ * ```
+ */
+export function struct<const F extends Fields>(
+  fields: F,
+  options?: StructOptions,
+): StructLayout<F> {
+  if (fields === null || typeof fields !== "object" || Array.isArray(fields)) {
+    throw new TypeError(
+      `fields must be an object of field types like { age: i32 }, got ${describe(fields)}`,
+    );
+  }
+  validateOptions(options);
+  const name = options?.name ?? "struct";
+  if (typeof name !== "string") {
+    throw new TypeError(`options.name must be a string, got ${describe(name)}`);
+  }
+  const names = Object.keys(fields);
+  if (names.length === 0) {
+    throw new RangeError("fields must have at least one field; C has no empty structs");
+  }
+  const slots: FieldSlot[] = [];
+  let offset = 0;
+  let alignment = 1;
+  for (const field of names) {
+    if (!IDENTIFIER.test(field) || RESERVED.has(field)) {
+      throw new RangeError(
+        `field names must be JS identifiers other than constructor, __proto__ and prototype, got ${
+          JSON.stringify(field)
+        }`,
+      );
+    }
+    const impl = implOf(fields[field], `fields.${field}`);
+    offset = alignUp(offset, impl.alignment);
+    slots.push({ name: field, impl, offset, where: `${name}.${field}` });
+    offset += impl.byteLength;
+    alignment = Math.max(alignment, impl.alignment);
+  }
+  const byteLength = alignUp(offset, alignment);
+  if (!Number.isSafeInteger(byteLength)) {
+    throw new RangeError(`the struct is too large: ${byteLength} bytes`);
+  }
+  const impl = structImpl(name, slots, byteLength, alignment);
+  const frozen = Object.freeze({ ...fields });
+  const placed = placement(impl);
+  const layout = defineType<RecordOf<F>, object>(impl, {
+    fields: frozen,
+    get headerByteLength() {
+      return placed.headerByteLength;
+    },
+    offsetOf: placed.offsetOf,
+    describe: placed.describe,
+    at: placed.at,
+    init: placed.init,
+    attach: placed.attach,
+    array(region: SharedRegion, byteOffset: number, count: number) {
+      validateCount(count, "count", 0);
+      return placement(arrayImpl(impl, count)).at(region, byteOffset);
+    },
+  });
+  return Object.freeze(layout) as unknown as StructLayout<F>;
+}
+
+function structImpl(
+  name: string,
+  slots: readonly FieldSlot[],
+  byteLength: number,
+  alignment: number,
+): FieldImpl {
+  const byName = new Map(slots.map((s, i) => [s.name, i]));
+  const hasSlots = slots.some((s) => s.impl.hasSlots);
+  const descriptor = `struct(${byteLength} bytes)`;
+  const fieldList = () => slots.map((s) => s.name).join(", ");
+
+  const impl: FieldImpl = {
+    name,
+    descriptor,
+    byteLength,
+    alignment,
+    kind: "view",
+    stable: true,
+    hasSlots,
+    read(b: Binding, o: number): object {
+      return new Make(b, o);
+    },
+    prepare(value: unknown, where: string, init: boolean): unknown[] | undefined {
+      if (init && value === undefined) return undefined;
+      // A record's fields live on its prototype; copy them out first.
+      const source = isRecord(value) ? snapshotOf(value) : value;
+      if (source === null || typeof source !== "object" || Array.isArray(source)) {
+        throw new TypeError(
+          `${where} must be an object with fields of ${name} (${fieldList()}), got ${
+            describe(value)
+          }`,
+        );
+      }
+      for (const key of Object.keys(source)) {
+        if (!byName.has(key)) {
+          throw new TypeError(
+            `${where} has a field "${key}" that ${name} does not (${fieldList()})`,
+          );
+        }
+      }
+      const values = source as Record<string, unknown>;
+      const prepared = new Array(slots.length);
+      slots.forEach((s, i) => {
+        const v = values[s.name];
+        if (v !== undefined) prepared[i] = s.impl.prepare(v, `${where}.${s.name}`, init);
+      });
+      return prepared;
+    },
+    store(b: Binding, o: number, prepared: unknown): void {
+      const values = prepared as unknown[];
+      live(b, o, byteLength);
+      impl.clear(b, o);
+      slots.forEach((s, i) => {
+        if (values[i] !== undefined) s.impl.store(b, o + s.offset, values[i]);
+      });
+    },
+    initialize(b: Binding, o: number, prepared: unknown): void {
+      if (prepared === undefined && !hasSlots) return;
+      const values = prepared as unknown[] | undefined;
+      slots.forEach((s, i) => {
+        const v = values?.[i];
+        if (v !== undefined || s.impl.hasSlots) s.impl.initialize(b, o + s.offset, v);
+      });
+    },
+    clear(b: Binding, o: number): void {
+      live(b, o, byteLength);
+      if (!hasSlots) {
+        b.u8.fill(0, o, o + byteLength);
+        return;
+      }
+      let cursor = o;
+      for (const s of slots) {
+        b.u8.fill(0, cursor, o + s.offset);
+        s.impl.clear(b, o + s.offset);
+        cursor = o + s.offset + s.impl.byteLength;
+      }
+      b.u8.fill(0, cursor, o + byteLength);
+    },
+    snapshot(b: Binding, o: number): Record<string, unknown> {
+      const out: Record<string, unknown> = {};
+      for (const s of slots) {
+        const v = s.impl.snapshot(b, o + s.offset);
+        if (v !== undefined) out[s.name] = v;
+      }
+      return out;
+    },
+    entries(path: string, offset: number, out: Entry[]): void {
+      if (path !== "") out.push({ path, type: descriptor, offset });
+      for (const s of slots) {
+        s.impl.entries(path === "" ? s.name : `${path}.${s.name}`, offset + s.offset, out);
+      }
+    },
+    child(key: string, where: string) {
+      const i = byName.get(key);
+      if (i === undefined) {
+        throw new RangeError(`${where} has no field "${key}"; its fields are ${fieldList()}`);
+      }
+      return { offset: slots[i].offset, impl: slots[i].impl };
+    },
+  };
+  const Make = recordClass(name, slots, impl);
+  return impl;
+}
