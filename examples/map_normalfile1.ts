@@ -17,7 +17,7 @@
 import { unlinkSync } from "node:fs";
 import { MappedFile } from "../mod.ts";
 import { main, sleep } from "./_cli.ts";
-import { PEOPLE_BYTES, writePeople } from "./_people.ts";
+import { People } from "./_people.ts";
 
 const spec = {
   name: "map_normalfile1",
@@ -58,7 +58,7 @@ await main(spec, async ({ args, cleanup, signal }) => {
   const sized = MappedFile.open(args.path, {
     create: true,
     exclusive: false,
-    size: fileRecords * PEOPLE_BYTES,
+    size: fileRecords * People.byteLength,
   });
   if (sized.created && !args.keep) {
     cleanup.defer(`remove ${args.path}`, () => unlinkSync(args.path));
@@ -68,7 +68,7 @@ await main(spec, async ({ args, cleanup, signal }) => {
   // Map the records; MappedFile refuses to map past the end of the file.
   let file: MappedFile;
   try {
-    file = MappedFile.open(args.path, { size: records * PEOPLE_BYTES });
+    file = MappedFile.open(args.path, { size: records * People.byteLength });
   } catch (error) {
     if (!(error instanceof RangeError)) throw error;
     throw new Error(
@@ -76,7 +76,11 @@ await main(spec, async ({ args, cleanup, signal }) => {
     );
   }
   cleanup.defer("unmap the file", () => file.close());
-  writePeople(file, records);
+  const people = People.array(file, 0, records);
+  for (let i = 0; i < records; i++) {
+    people[i].name = String.fromCharCode("a".charCodeAt(0) + i);
+    people[i].age = 20 + i;
+  }
   file.flush();
   console.log("initialize over");
   await sleep(args.sleep * 1000, signal);

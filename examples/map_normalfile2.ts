@@ -13,7 +13,7 @@
  */
 import { MappedFile } from "../mod.ts";
 import { main } from "./_cli.ts";
-import { PEOPLE_BYTES, readPeople } from "./_people.ts";
+import { People } from "./_people.ts";
 
 const spec = {
   name: "map_normalfile2",
@@ -30,10 +30,10 @@ and hold --records records; map_normalfile1 writes it.`,
 
 await main(spec, ({ args }) => {
   using file = MappedFile.open(args.path, {
-    size: args.records * PEOPLE_BYTES,
+    size: args.records * People.byteLength,
     readOnly: true,
   });
-  for (const { name, age } of readPeople(file, args.records)) {
+  for (const { name, age } of People.array(file, 0, args.records)) {
     console.log(`name: ${name} age ${age};`);
   }
 });
