@@ -93,6 +93,7 @@ export const LINUX_CONSTANTS = {
   PROT_WRITE: 2,
   MAP_SHARED: 1,
   MAP_PRIVATE: 2,
+  MAP_ANONYMOUS: 0x20,
   MS_ASYNC: 1,
   MS_INVALIDATE: 2,
   MS_SYNC: 4,
@@ -119,8 +120,16 @@ export const LINUX_CONSTANTS = {
   FUTEX_WAIT_BITSET: 9,
   FUTEX_BITSET_MATCH_ANY: 0xffffffff,
   FUTEX_CLOCK_REALTIME: 256,
+  FUTEX_WAKE_BITSET: 10,
+  /** futex2 flag for futex_waitv entries: the word is 32 bits. */
+  FUTEX2_SIZE_U32: 2,
+  /** struct futex_waitv { u64 val; u64 uaddr; u32 flags; u32 reserved; } */
+  FUTEX_WAITV_SIZE: 24,
+  /** The most entries futex_waitv accepts in one call. */
+  FUTEX_WAITV_MAX: 128,
 
   ENOENT: 2,
+  ESRCH: 3,
   EINTR: 4,
   EAGAIN: 11,
   EBUSY: 16,
@@ -130,6 +139,9 @@ export const LINUX_CONSTANTS = {
   ENOMSG: 42,
   EPERM: 1,
   ETIMEDOUT: 110,
+  EOVERFLOW: 75,
+  EFAULT: 14,
+  ENOSYS: 38,
   EOWNERDEAD: 130,
   ENOTRECOVERABLE: 131,
 
@@ -161,4 +173,6 @@ export const LINUX_CONSTANTS = {
   /** sem_t is four longs on LP64 glibc and musl. */
   SEM_T_SIZE: 32,
   SEM_T_ALIGN: 8,
+  /** The largest value a sem_t holds (INT_MAX on glibc and musl). */
+  SEM_VALUE_MAX: 0x7fffffff,
 } as const;

@@ -25,4 +25,6 @@ export const PLATFORM = {
   PTHREAD_MUTEX_SIZE: 48,
   PTHREAD_MUTEX_ALIGN: 8,
   SYS_futex: 98,
+  /** futex_waitv(2), Linux 5.16+ (unistd_64.h / asm-generic/unistd.h). */
+  SYS_futex_waitv: 449,
 } as const;
