@@ -214,3 +214,42 @@ int main(void) {
     queue.remove();
   }
 });
+
+for (const runtime of RUNTIMES) {
+  test(`a ${runtime} process blocked in receive() wakes when another process sends`, async () => {
+    const queue = MessageQueue.create(IPC_PRIVATE);
+    try {
+      const child = runScript(
+        runtime,
+        `import { MessageQueue } from "$MOD";
+const q = MessageQueue.attach(${queue.id});
+const m = q.receive({ type: 4 });
+console.log(m.type, new TextDecoder().decode(m.data));`,
+      );
+      await new Promise((resolve) => setTimeout(resolve, 400));
+      queue.send(3, "not this one");
+      queue.send(4, "this one");
+      const result = await child;
+      assertSucceeded(result, `${runtime} receiver`);
+      assert.equal(result.stdout, "4 this one\n");
+      assert.equal(queue.stat().messages, 1);
+    } finally {
+      queue.remove();
+    }
+  });
+
+  test(`a ${runtime} process blocked in receive() fails with EIDRM when the queue is removed`, async () => {
+    const queue = MessageQueue.create(IPC_PRIVATE);
+    const child = runScript(
+      runtime,
+      `import { MessageQueue } from "$MOD";
+const q = MessageQueue.attach(${queue.id});
+try { q.receive(); } catch (e) { console.log(e.code, e.syscall); }`,
+    );
+    await new Promise((resolve) => setTimeout(resolve, 400));
+    queue.remove();
+    const result = await child;
+    assertSucceeded(result, `${runtime} receiver`);
+    assert.equal(result.stdout, "EIDRM msgrcv\n");
+  });
+}
