@@ -13,6 +13,7 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import process from "node:process";
 import { createInterface } from "node:readline";
+import { setImmediate } from "node:timers";
 
 /** The runtime running this script. */
 export const RUNTIME: "deno" | "bun" = "Deno" in globalThis ? "deno" : "bun";
@@ -301,8 +302,14 @@ export async function* stdinLines(): AsyncGenerator<string> {
   }
 }
 
-interface DenoPermissions {
+interface DenoRuntime {
   permissions: { querySync(d: { name: string }): { state: string } };
+  Command: new (command: string, options: {
+    args: string[];
+    stdin: "null";
+    stdout: "inherit";
+    stderr: "inherit";
+  }) => { spawn(): { pid: number; status: Promise<{ code: number; signal: string | null }> } };
 }
 
 /**
@@ -312,7 +319,7 @@ interface DenoPermissions {
 export function selfCommand(args: readonly string[]): { command: string; args: string[] } {
   const script = process.argv[1];
   if (RUNTIME === "bun") return { command: process.execPath, args: [script, ...args] };
-  const deno = (globalThis as unknown as { Deno: DenoPermissions }).Deno;
+  const deno = (globalThis as unknown as { Deno: DenoRuntime }).Deno;
   const granted = ["ffi", "read", "write", "run", "env", "sys", "net"]
     .filter((name) => deno.permissions.querySync({ name }).state === "granted")
     .map((name) => `--allow-${name}`);
@@ -322,25 +329,91 @@ export function selfCommand(args: readonly string[]): { command: string; args: s
   };
 }
 
-/** A second process of this script, sharing this one's stdout and stderr. */
-export function spawnSelf(args: readonly string[]): ChildProcess {
-  const { command, args: full } = selfCommand(args);
-  return spawn(command, full, { stdio: ["ignore", "inherit", "inherit"] });
+/** A second process of this script. */
+export interface Child {
+  readonly pid: number;
+  /** Resolves with its exit status (128 + n when killed by signal n). */
+  readonly exited: Promise<number>;
+  /** True until it exits. */
+  readonly running: boolean;
 }
 
-/** Resolves with the child's exit status (128 + n when killed by a signal). */
-export function exited(child: ChildProcess): Promise<number> {
-  return new Promise((resolve, reject) => {
-    if (child.exitCode !== null) return resolve(child.exitCode);
+const SIGNAL_NUMBERS: Record<string, number> = { SIGINT: 2, SIGKILL: 9, SIGTERM: 15 };
+
+/**
+ * Starts this script again under this runtime, sharing this process's
+ * stdout and stderr. Under Deno it uses `Deno.Command`, which passes the
+ * environment on without needing `--allow-env`.
+ */
+export function spawnSelf(args: readonly string[]): Child {
+  const { command, args: full } = selfCommand(args);
+  let running = true;
+  const status = (code: number | null, signal: string | null) => {
+    running = false;
+    return code ?? 128 + (SIGNAL_NUMBERS[signal ?? ""] ?? 0);
+  };
+  if (RUNTIME === "deno") {
+    const deno = (globalThis as unknown as { Deno: DenoRuntime }).Deno;
+    const child = new deno.Command(command, {
+      args: full,
+      stdin: "null",
+      stdout: "inherit",
+      stderr: "inherit",
+    }).spawn();
+    const exited = child.status.then(({ code, signal }) => status(signal ? null : code, signal));
+    return {
+      pid: child.pid,
+      exited,
+      get running() {
+        return running;
+      },
+    };
+  }
+  const child: ChildProcess = spawn(command, full, { stdio: ["ignore", "inherit", "inherit"] });
+  const exited = new Promise<number>((resolve, reject) => {
     child.once("error", reject);
-    child.once("exit", (code, signal) => {
-      resolve(code ?? 128 + (signal === "SIGINT" ? 2 : signal === "SIGKILL" ? 9 : 15));
-    });
+    child.once("exit", (code, signal) => resolve(status(code, signal)));
   });
+  return {
+    pid: child.pid!,
+    exited,
+    get running() {
+      return running;
+    },
+  };
 }
 
 /** The text of a NUL-terminated C string stored in `bytes`. */
 export function cText(bytes: Uint8Array): string {
   const end = bytes.indexOf(0);
   return new TextDecoder().decode(end < 0 ? bytes : bytes.subarray(0, end));
+}
+
+/** What `acquire` needs of a semaphore (memory-based or named). */
+export interface Waitable {
+  tryWait(timeoutMs?: number): boolean;
+  waitAsync(options?: { timeout?: number; signal?: AbortSignal }): Promise<void>;
+}
+
+let lastBreath = performance.now();
+
+/**
+ * Lets the event loop run, at most every 10 ms: a loop whose awaits all
+ * resolve at once never reaches it, and then Ctrl-C would wait for the end.
+ */
+export function breathe(): Promise<void> | undefined {
+  const now = performance.now();
+  if (now - lastBreath < 10) return undefined;
+  lastBreath = now;
+  return new Promise((resolve) => setImmediate(resolve));
+}
+
+/**
+ * Takes one unit of `semaphore`: at once when it is free, else by waiting
+ * asynchronously, so that Ctrl-C is handled even while another process
+ * holds it. Await the result.
+ */
+export function acquire(semaphore: Waitable, signal: AbortSignal): Promise<void> | undefined {
+  if (semaphore.tryWait()) return breathe();
+  return semaphore.waitAsync({ signal });
 }
