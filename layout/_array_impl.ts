@@ -6,7 +6,13 @@
  */
 import { type Binding, live } from "./_binding.ts";
 import { describe, type Entry, type FieldImpl } from "./_field.ts";
-import { RecordArray, ValueArray } from "./array_view.ts";
+import {
+  type ArrayViewClass,
+  RecordArray,
+  recordArrayClass,
+  valueArrayClass,
+} from "./array_view.ts";
+import { numberKindOf } from "./numbers.ts";
 
 interface Dimensions {
   /** The innermost element's name and descriptor, e.g. `i32`. */
@@ -32,6 +38,14 @@ export function arrayImpl(element: FieldImpl, count: number): FieldImpl {
     throw new RangeError(`${name} is too large: ${byteLength} bytes`);
   }
   const values = element.kind === "number" || element.kind === "char";
+  let View: ArrayViewClass | undefined;
+  const viewClass = (): ArrayViewClass => {
+    if (values) return valueArrayClass(numberKindOf(element));
+    const records = element.recordClass;
+    return records === undefined
+      ? RecordArray as ArrayViewClass
+      : recordArrayClass(records, element.byteLength);
+  };
 
   const impl: FieldImpl = {
     name,
@@ -42,9 +56,8 @@ export function arrayImpl(element: FieldImpl, count: number): FieldImpl {
     stable: true,
     hasSlots: element.hasSlots,
     read(b: Binding, o: number): object {
-      return values
-        ? new ValueArray(b, o, element, count, name, false)
-        : new RecordArray(b, o, element, count, name, true);
+      View ??= viewClass();
+      return new View(b, o, element, count, name, !values);
     },
     prepare(value: unknown, where: string, init: boolean): unknown[] | undefined {
       if (init && value === undefined) return undefined;

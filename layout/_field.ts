@@ -92,6 +92,8 @@ export interface FieldImpl {
   snapshot(b: Binding, o: number): unknown;
   /** Appends this field's description lines (for the header). */
   entries(path: string, offset: number, out: Entry[]): void;
+  /** For structs: the class of its records, `new (binding, byteOffset)`. */
+  readonly recordClass?: new (b: Binding, o: number) => object;
   /** For composite types: the part named by `key` (field name or index). */
   child?(key: string, where: string): { offset: number; impl: FieldImpl };
 }

@@ -14,6 +14,7 @@
 import { type Binding, live, recover } from "./_binding.ts";
 import type { FieldImpl } from "./_field.ts";
 import { badNumber, type NumberKind, numberKindOf } from "./numbers.ts";
+import { codegen, compile, IDENTIFIER } from "./_codegen.ts";
 
 /** Own properties of every record, keyed by symbols so no field name clashes. */
 export const BINDING: unique symbol = Symbol("shmkit.layout.binding");
@@ -115,30 +116,13 @@ function writer(slot: FieldSlot) {
   };
 }
 
-let codegen = (() => {
-  try {
-    return new Function("return 1")() === 1;
-  } catch {
-    return false;
-  }
-})();
-
-/** For tests: force the closure-built accessors (false) or restore codegen. */
-export function _setCodegen(enabled: boolean): boolean {
-  const before = codegen;
-  codegen = enabled;
-  return before;
-}
-
-const IDENTIFIER = /^[A-Za-z_$][\w$]*$/;
-
 /** Builds the record class of a struct. */
 export function recordClass(
   name: string,
   slots: readonly FieldSlot[],
   struct: FieldImpl,
 ): RecordClass {
-  const Class = codegen ? generated(name, slots) : closures(name, slots);
+  const Class = codegen() ? generated(name, slots) : closures(name, slots);
   Object.setPrototypeOf(Class.prototype, RecordBase.prototype);
   Object.defineProperty(Class.prototype, STRUCT, { value: struct });
   return Class;
@@ -169,13 +153,15 @@ function generated(name: string, slots: readonly FieldSlot[]): RecordClass {
     members.push(`set ${field}(v) { wr[${i}](this[B], this[O] + ${off}, v); }`);
   });
   const className = IDENTIFIER.test(name) ? name : "Record";
-  const source = `"use strict";
-return class ${className} {
+  const source = `return class ${className} {
   constructor(b, o) { this[B] = b; this[O] = o; this[K] = undefined; }
   ${members.join("\n  ")}
 };`;
-  const make = new Function("B", "O", "K", "recover", "bad", "rd", "wr", "kid", source);
-  return make(BINDING, OFFSET, KIDS, recover, bad, rd, wr, kid) as RecordClass;
+  return compile(
+    ["B", "O", "K", "recover", "bad", "rd", "wr", "kid"],
+    [BINDING, OFFSET, KIDS, recover, bad, rd, wr, kid],
+    source,
+  ) as RecordClass;
 }
 
 function numberAccessors(field: string, kind: NumberKind, off: number, i: number): string {

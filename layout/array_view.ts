@@ -12,7 +12,8 @@
  *
  * @module
  */
-import { type Binding, live } from "./_binding.ts";
+import { type Binding, live, recover } from "./_binding.ts";
+import { codegen, compile } from "./_codegen.ts";
 import { describe, type FieldImpl } from "./_field.ts";
 import { jsonSafe } from "./_record.ts";
 import { badNumber, type NumberKind, numberKindOf } from "./numbers.ts";
@@ -53,17 +54,48 @@ const indexTrap: object = new Proxy(Object.prototype, {
 /** A plain copy of a view's elements. */
 export const SNAPSHOT: unique symbol = Symbol("shmkit.layout.snapshot");
 
+// The internals of an array view, keyed by symbols so that the per-layout
+// subclasses generated in `arrayClassFor` can reach them too.
+export const V_BINDING: unique symbol = Symbol("shmkit.layout.binding");
+export const V_OFFSET: unique symbol = Symbol("shmkit.layout.offset");
+export const V_COUNT: unique symbol = Symbol("shmkit.layout.count");
+export const V_ELEMENT: unique symbol = Symbol("shmkit.layout.element");
+export const V_WHAT: unique symbol = Symbol("shmkit.layout.what");
+export const V_BAD_INDEX: unique symbol = Symbol("shmkit.layout.badIndex");
+const V_KIND: unique symbol = Symbol("shmkit.layout.kind");
+const V_CACHE: unique symbol = Symbol("shmkit.layout.cache");
+
+/** Walks a view with `get(i)`; a class rather than a generator, for speed. */
+class ViewIterator<T> implements IterableIterator<T> {
+  #view: { get(i: number): T };
+  #next = 0;
+  #count: number;
+  constructor(view: { get(i: number): T }, count: number) {
+    this.#view = view;
+    this.#count = count;
+  }
+  next(): IteratorResult<T> {
+    const i = this.#next;
+    if (i >= this.#count) return { value: undefined, done: true };
+    this.#next = i + 1;
+    return { value: this.#view.get(i), done: false };
+  }
+  [Symbol.iterator](): IterableIterator<T> {
+    return this;
+  }
+}
+
 /** Shared by both kinds of array view. */
 abstract class ArrayViewBase<T> {
-  readonly #b: Binding;
-  readonly #o: number;
-  readonly #e: FieldImpl;
-  readonly #n: number;
-  readonly #stride: number;
-  readonly #what: string;
-  readonly #kind: NumberKind | undefined;
-  readonly #cache: boolean;
+  [V_BINDING]: Binding;
+  [V_OFFSET]: number;
+  [V_COUNT]: number;
+  [V_ELEMENT]: FieldImpl;
+  [V_WHAT]: string;
+  [V_KIND]: NumberKind | undefined;
+  [V_CACHE]: boolean;
 
+  /** Views are made by layouts (`array()`, `struct().array()`), not directly. */
   constructor(
     binding: Binding,
     byteOffset: number,
@@ -72,38 +104,40 @@ abstract class ArrayViewBase<T> {
     what: string,
     cache: boolean,
   ) {
-    this.#b = binding;
-    this.#o = byteOffset;
-    this.#e = element;
-    this.#n = count;
-    this.#stride = element.byteLength;
-    this.#what = what;
-    this.#kind = numberKindOf(element);
-    this.#cache = cache && element.stable;
+    this[V_BINDING] = binding;
+    this[V_OFFSET] = byteOffset;
+    this[V_COUNT] = count;
+    this[V_ELEMENT] = element;
+    this[V_WHAT] = what;
+    this[V_KIND] = numberKindOf(element);
+    this[V_CACHE] = cache && element.stable;
   }
 
   /** The number of elements. */
   get length(): number {
-    return this.#n;
+    return this[V_COUNT];
   }
 
   /** The byte offset of the first element in the region. */
   get byteOffset(): number {
-    return this.#o;
+    return this[V_OFFSET];
   }
 
+  /** Element `index`; RangeError outside `0 <= index < length`. */
+  abstract get(index: number): T;
+
   /** Iterates over the elements in order. */
-  *[Symbol.iterator](): IterableIterator<T> {
-    for (let i = 0; i < this.#n; i++) yield this.element(i);
+  [Symbol.iterator](): IterableIterator<T> {
+    return new ViewIterator(this, this[V_COUNT]);
   }
 
   /** A plain array copy of the elements. */
   [SNAPSHOT](): unknown[] {
-    const { length } = this;
-    const out = new Array(length);
-    for (let i = 0; i < length; i++) {
-      out[i] = this.#e.snapshot(this.#b, this.#o + i * this.#stride);
-    }
+    const n = this[V_COUNT];
+    const e = this[V_ELEMENT];
+    const stride = e.byteLength;
+    const out = new Array(n);
+    for (let i = 0; i < n; i++) out[i] = e.snapshot(this[V_BINDING], this[V_OFFSET] + i * stride);
     return out;
   }
 
@@ -116,7 +150,7 @@ abstract class ArrayViewBase<T> {
     inspect: (value: unknown, options: unknown) => string,
     options: unknown,
   ): string {
-    return `${this.constructor.name}(${this.#n}) ${inspect(this[SNAPSHOT](), options)}`;
+    return `${this.constructor.name}(${this[V_COUNT]}) ${inspect(this[SNAPSHOT](), options)}`;
   }
 
   [Symbol.for("nodejs.util.inspect.custom")](): unknown {
@@ -124,65 +158,79 @@ abstract class ArrayViewBase<T> {
   }
 
   protected element(index: number): T {
-    if (!(index >= 0 && index < this.#n && Number.isInteger(index))) this.#badIndex(index);
-    return this.#e.read(this.#b, this.#o + index * this.#stride) as T;
+    if (!(index >= 0 && index < this[V_COUNT] && Number.isInteger(index))) {
+      this[V_BAD_INDEX](index);
+    }
+    const e = this[V_ELEMENT];
+    return e.read(this[V_BINDING], this[V_OFFSET] + index * e.byteLength) as T;
   }
 
   protected write(index: number, value: unknown): void {
-    if (!(index >= 0 && index < this.#n && Number.isInteger(index))) this.#badIndex(index);
-    const o = this.#o + index * this.#stride;
-    const kind = this.#kind;
+    if (!(index >= 0 && index < this[V_COUNT] && Number.isInteger(index))) {
+      this[V_BAD_INDEX](index);
+    }
+    const e = this[V_ELEMENT];
+    const b = this[V_BINDING];
+    const o = this[V_OFFSET] + index * e.byteLength;
+    const kind = this[V_KIND];
     if (kind !== undefined) {
-      if (!kind.isValid(value)) badNumber(kind, `${this.#what}[${index}]`, value);
-      this.#e.store(this.#b, o, kind.bigint && typeof value === "number" ? BigInt(value) : value);
+      if (!kind.isValid(value)) badNumber(kind, `${this[V_WHAT]}[${index}]`, value);
+      e.store(b, o, kind.bigint && typeof value === "number" ? BigInt(value) : value);
       return;
     }
-    const prepared = this.#e.prepare(value, `${this.#what}[${index}]`, false);
-    live(this.#b, o, this.#stride);
-    this.#e.store(this.#b, o, prepared);
+    const prepared = e.prepare(value, `${this[V_WHAT]}[${index}]`, false);
+    live(b, o, e.byteLength);
+    e.store(b, o, prepared);
   }
 
   protected typed(): unknown {
-    const kind = this.#kind;
+    const kind = this[V_KIND];
     if (kind === undefined) {
       throw new TypeError(
-        `asTypedArray() needs number elements; ${this.#what} holds ${this.#e.name}`,
+        `asTypedArray() needs number elements; ${this[V_WHAT]} holds ${this[V_ELEMENT].name}`,
       );
     }
-    live(this.#b, this.#o, this.#n * this.#stride);
-    return new TYPED_ARRAYS[kind.name](this.#b.buffer, this.#o, this.#n);
+    const b = this[V_BINDING];
+    const n = this[V_COUNT];
+    live(b, this[V_OFFSET], n * kind.size);
+    return new TYPED_ARRAYS[kind.name](b.buffer, this[V_OFFSET], n);
   }
 
   [INDEX_GET](key: string): T {
-    const element = this.element(this.#parseIndex(key));
-    if (this.#cache) Object.defineProperty(this, key, { value: element, enumerable: true });
+    const element = this.get(this.#parseIndex(key));
+    if (this[V_CACHE]) Object.defineProperty(this, key, { value: element, enumerable: true });
     return element;
   }
 
   [INDEX_SET](key: string, value: unknown): void {
     const index = this.#parseIndex(key);
-    if (this.#e.kind === "number" || this.#e.kind === "char") return this.write(index, value);
+    const kind = this[V_ELEMENT].kind;
+    if (kind === "number" || kind === "char") return this.write(index, value);
     throw new TypeError(
-      `Cannot replace element ${index} of ${this.#what}; assign its fields, or call set(${index}, values)`,
+      `Cannot replace element ${index} of ${
+        this[V_WHAT]
+      }; assign its fields, or call set(${index}, values)`,
     );
   }
 
-  #badIndex(index: unknown): never {
-    if (typeof index !== "number" && typeof index !== "string") {
-      throw new TypeError(`index into ${this.#what} must be a number, got ${describe(index)}`);
+  [V_BAD_INDEX](index: unknown, fromKey = false): never {
+    const what = this[V_WHAT];
+    const n = this[V_COUNT];
+    if (typeof index !== "number" && !fromKey) {
+      throw new TypeError(`index into ${what} must be a number, got ${describe(index)}`);
     }
     const shown = typeof index === "string" ? JSON.stringify(index) : String(index);
     throw new RangeError(
-      this.#n === 0
-        ? `index into ${this.#what} is out of range: it has no elements, got ${shown}`
-        : `index into ${this.#what} must be an integer from 0 to ${this.#n - 1}, got ${shown}`,
+      n === 0
+        ? `index into ${what} is out of range: it has no elements, got ${shown}`
+        : `index into ${what} must be an integer from 0 to ${n - 1}, got ${shown}`,
     );
   }
 
   #parseIndex(key: string): number {
     const i = Number(key);
-    if (!(Number.isInteger(i) && i >= 0 && i < this.#n && String(i) === key)) {
-      this.#badIndex(String(i) === key ? i : key);
+    if (!(Number.isInteger(i) && i >= 0 && i < this[V_COUNT] && String(i) === key)) {
+      this[V_BAD_INDEX](String(i) === key ? i : key, true);
     }
     return i;
   }
@@ -374,4 +422,95 @@ export class ValueArray<T> extends ArrayViewBase<T> {
   asTypedArray(): TypedArrayOf<T> {
     return this.typed() as TypedArrayOf<T>;
   }
+}
+
+/** The constructor shared by both view classes and their generated subclasses. */
+export type ArrayViewClass = new (
+  binding: Binding,
+  byteOffset: number,
+  element: FieldImpl,
+  count: number,
+  what: string,
+  cache: boolean,
+) => ArrayViewBase<unknown>;
+
+const recordArrays = new WeakMap<object, ArrayViewClass>();
+
+/**
+ * A RecordArray subclass for one struct whose `get(i)` and iterator build
+ * its records inline, so that a loop over `get(i)` is monomorphic and the
+ * JIT can inline (and often drop) the record allocation.
+ */
+export function recordArrayClass(
+  make: new (b: Binding, o: number) => object,
+  stride: number,
+): ArrayViewClass {
+  if (!codegen()) return RecordArray as ArrayViewClass;
+  const found = recordArrays.get(make);
+  if (found !== undefined) return found;
+  const made = compile(
+    ["Base", "Make", "B", "O", "N", "BAD"],
+    [RecordArray, make, V_BINDING, V_OFFSET, V_COUNT, V_BAD_INDEX],
+    `class Iter {
+  constructor(b, o, n) { this.b = b; this.o = o; this.n = n; this.i = 0; }
+  next() {
+    const i = this.i;
+    if (i >= this.n) return { value: undefined, done: true };
+    this.i = i + 1;
+    return { value: new Make(this.b, this.o + i * ${stride}), done: false };
+  }
+  [Symbol.iterator]() { return this; }
+}
+return class RecordArray extends Base {
+  get(i) {
+    if (!(i >= 0 && i < this[N] && Number.isInteger(i))) this[BAD](i);
+    return new Make(this[B], this[O] + i * ${stride});
+  }
+  [Symbol.iterator]() { return new Iter(this[B], this[O], this[N]); }
+};`,
+  ) as ArrayViewClass;
+  recordArrays.set(make, made);
+  return made;
+}
+
+const valueArrays = new Map<NumberKind, ArrayViewClass>();
+
+/** A ValueArray subclass for one number type with `get`/`set` inlined. */
+export function valueArrayClass(kind: NumberKind | undefined): ArrayViewClass {
+  if (kind === undefined || !codegen()) return ValueArray as ArrayViewClass;
+  const found = valueArrays.get(kind);
+  if (found !== undefined) return found;
+  const le = kind.size > 1 ? ", true" : "";
+  const n = kind.size;
+  const value = kind.bigint ? `(typeof v === "bigint" ? v : BigInt(v))` : "v";
+  const made = compile(
+    ["Base", "B", "O", "N", "W", "BAD", "recover", "badValue"],
+    [
+      ValueArray,
+      V_BINDING,
+      V_OFFSET,
+      V_COUNT,
+      V_WHAT,
+      V_BAD_INDEX,
+      recover,
+      (what: string, i: number, v: unknown) => badNumber(kind, `${what}[${i}]`, v),
+    ],
+    `return class ValueArray extends Base {
+  get(i) {
+    if (!(i >= 0 && i < this[N] && Number.isInteger(i))) this[BAD](i);
+    const b = this[B], o = this[O] + i * ${n};
+    try { return b.dv.${kind.getter}(o${le}); }
+    catch (e) { recover(b, o, ${n}, e); return b.dv.${kind.getter}(o${le}); }
+  }
+  set(i, v) {
+    if (!(i >= 0 && i < this[N] && Number.isInteger(i))) this[BAD](i);
+    if (${kind.invalid}) badValue(this[W], i, v);
+    const b = this[B], o = this[O] + i * ${n};
+    try { b.dv.${kind.setter}(o, ${value}${le}); }
+    catch (e) { recover(b, o, ${n}, e); b.dv.${kind.setter}(o, ${value}${le}); }
+  }
+};`,
+  ) as ArrayViewClass;
+  valueArrays.set(kind, made);
+  return made;
 }

@@ -217,6 +217,9 @@ function structImpl(
     read(b: Binding, o: number): object {
       return new Make(b, o);
     },
+    get recordClass() {
+      return Make;
+    },
     prepare(value: unknown, where: string, init: boolean): unknown[] | undefined {
       if (init && value === undefined) return undefined;
       // A record's fields live on its prototype; copy them out first.
