@@ -1,0 +1,137 @@
+// Sync slots: a struct can hold its own Mutex, Semaphore or Flag. init()
+// initializes them, reading attaches to them, and nothing else overwrites
+// them. Where sync/ does not (yet) provide a class, the slot still reserves
+// the C size and reads as { region, byteOffset }.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import * as shmkit from "../mod.ts";
+import {
+  array,
+  char,
+  flag,
+  i32,
+  i64,
+  mutex,
+  semaphore,
+  SharedMemory,
+  struct,
+  toObject,
+} from "../mod.ts";
+import { platform } from "../ffi/_platform.ts";
+import { uniqueName } from "./_helpers.ts";
+
+type SyncClass = { byteLength?: number; alignment?: number } & (new (...args: never[]) => unknown);
+const syncClass = (name: string) =>
+  (shmkit as Record<string, unknown>)[name] as SyncClass | undefined;
+const Mutex = syncClass("Mutex");
+const Semaphore = syncClass("Semaphore");
+const Flag = syncClass("Flag");
+
+function withRegion(size: number, fn: (shm: SharedMemory) => void): void {
+  const shm = SharedMemory.create(uniqueName("layout-slot"), size);
+  try {
+    fn(shm);
+  } finally {
+    shm.close();
+    shm.unlink();
+  }
+}
+
+const Account = struct({
+  lock: mutex,
+  balance: i64,
+  items: semaphore,
+  ready: flag,
+  owner: char(8),
+});
+
+test("slots reserve the C size and alignment of pthread_mutex_t, sem_t and int", () => {
+  assert.equal(mutex.byteLength, Mutex?.byteLength ?? platform.PTHREAD_MUTEX_SIZE);
+  assert.equal(mutex.alignment, 8);
+  assert.equal(semaphore.byteLength, Semaphore?.byteLength ?? platform.SEM_T_SIZE);
+  assert.equal(semaphore.alignment, 8);
+  assert.equal(flag.byteLength, Flag?.byteLength ?? 4);
+  assert.equal(flag.alignment, 4);
+  assert.equal(Account.offsetOf("balance"), mutex.byteLength);
+  assert.equal(mutex.slot, "mutex");
+});
+
+test("slot fields cannot be assigned, and assigning the record leaves them alone", () => {
+  withRegion(4096, (shm) => {
+    const list = array(Account, 2).init(shm, 0, { values: [{ balance: 1n, items: 2, ready: 3 }] });
+    const a = list[0];
+    assert.throws(() => ((a as { lock: unknown }).lock = null), TypeError);
+    assert.throws(() => ((a as { ready: unknown }).ready = 1), TypeError);
+    const lockBytes = () => [...shm.view(Uint8Array, 0, Account.offsetOf("balance"))];
+    const slotBytes = () => [
+      ...lockBytes(),
+      ...shm.view(Uint8Array, Account.offsetOf("items"), semaphore.byteLength + flag.byteLength),
+    ];
+    shm.view(Uint8Array, 0, 4).fill(0x5a); // make the slot bytes recognisable
+    const before = slotBytes();
+    list.set(0, { balance: 7n, owner: "ann" });
+    assert.deepEqual(slotBytes(), before);
+    assert.equal(a.balance, 7n);
+    assert.throws(() => list.set(0, { lock: 1 } as never), TypeError);
+    assert.deepEqual(
+      Object.keys(toObject(a)).sort(),
+      ["balance", "owner"],
+      "snapshots leave slots out",
+    );
+  });
+});
+
+test("init() refuses bad initial values for slots before writing", () => {
+  withRegion(4096, (shm) => {
+    shm.view(Uint8Array).fill(1);
+    assert.throws(() => Account.init(shm, 0, { values: { items: -1 } }), RangeError);
+    assert.throws(() => Account.init(shm, 0, { values: { items: "2" as never } }), TypeError);
+    assert.throws(() => Account.init(shm, 0, { values: { ready: 2 ** 31 } }), RangeError);
+    assert.throws(() => Account.init(shm, 0, { values: { lock: 1 as never } }), TypeError);
+    assert.ok(shm.view(Uint8Array, 0, Account.byteLength).every((b) => b === 1));
+  });
+});
+
+test("reading a slot attaches the sync object (or gives its place)", () => {
+  withRegion(4096, (shm) => {
+    const acct = Account.init(shm, 64, { values: { items: 2, ready: 5 } });
+    assert.equal(acct.lock, acct.lock, "the attached object is cached per record");
+    for (const [field, cls] of [["lock", Mutex], ["items", Semaphore], ["ready", Flag]] as const) {
+      const value = acct[field] as unknown;
+      if (cls === undefined) {
+        assert.deepEqual(value, { region: shm, byteOffset: 64 + Account.offsetOf(field) });
+      } else {
+        assert.ok(value instanceof cls, `${field} is a ${cls.name}`);
+      }
+    }
+    if (Flag === undefined) {
+      assert.equal(new DataView(shm.buffer).getInt32(64 + Account.offsetOf("ready"), true), 5);
+    } else {
+      assert.equal((acct.ready as unknown as { value: number }).value, 5);
+    }
+    if (Semaphore !== undefined) {
+      assert.equal((acct.items as unknown as { value: number }).value, 2);
+    }
+    if (Mutex !== undefined) {
+      const m = acct.lock as unknown as { lock(): Disposable };
+      const guard = m.lock();
+      guard[Symbol.dispose]();
+    }
+  });
+});
+
+test("a counter guarded by the lock in its own record", { skip: Mutex === undefined }, () => {
+  withRegion(4096, (shm) => {
+    const Counter = struct({ lock: mutex, n: i32 });
+    const c = Counter.init(shm, 0);
+    for (let i = 0; i < 100; i++) {
+      const guard = (c.lock as unknown as { lock(): Disposable }).lock();
+      try {
+        c.n += 1;
+      } finally {
+        guard[Symbol.dispose]();
+      }
+    }
+    assert.equal(c.n, 100);
+  });
+});
