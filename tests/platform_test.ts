@@ -15,6 +15,9 @@ import { runCommand, scratchPath } from "./_helpers.ts";
 const EXPRESSIONS: Record<string, string> = {
   FUTEX_BITSET_MATCH_ANY: "(long)(unsigned)FUTEX_BITSET_MATCH_ANY",
   TIMESPEC_SIZE: "sizeof(struct timespec)",
+  // Named FUTEX_32 in the 6.1 headers, FUTEX2_SIZE_U32 from 6.7 on.
+  FUTEX2_SIZE_U32: "FUTEX_32",
+  FUTEX_WAITV_SIZE: "sizeof(struct futex_waitv)",
   IPC_PERM_UID: "offsetof(struct shmid_ds, shm_perm.uid)",
   IPC_PERM_GID: "offsetof(struct shmid_ds, shm_perm.gid)",
   IPC_PERM_CUID: "offsetof(struct shmid_ds, shm_perm.cuid)",
