@@ -20,7 +20,9 @@ const ROUNDS = Number(process.env.LAYOUT_BENCH_ROUNDS ?? 2000);
 const RUNS = 7;
 const runtime = "Deno" in globalThis ? "deno" : "bun";
 
-const Person = struct({ id: i32, age: i32, score: f64, name: char(16), tag: u8 }, { name: "Person" });
+const Person = struct({ id: i32, age: i32, score: f64, name: char(16), tag: u8 }, {
+  name: "Person",
+});
 // Offsets for the hand-written code, straight from the C rules.
 const AGE = 4, SCORE = 8, NAME = 16, STRIDE = 40;
 if (
@@ -89,38 +91,53 @@ try {
     }
     return s;
   }, N * REPEAT);
-  bench("people.get(i): age += 1, sum score", () => {
-    let s = 0;
-    for (let r = 0; r < REPEAT; r++) {
-      for (let i = 0; i < N; i++) {
-        const p = people.get(i);
-        p.age = (p.age + 1) | 0;
-        s += p.score;
+  bench(
+    "people.get(i): age += 1, sum score",
+    () => {
+      let s = 0;
+      for (let r = 0; r < REPEAT; r++) {
+        for (let i = 0; i < N; i++) {
+          const p = people.get(i);
+          p.age = (p.age + 1) | 0;
+          s += p.score;
+        }
       }
-    }
-    return s;
-  }, N * REPEAT, "DataView: age += 1, sum score");
-  bench("people[i]: age += 1, sum score", () => {
-    let s = 0;
-    for (let r = 0; r < REPEAT; r++) {
-      for (let i = 0; i < N; i++) {
-        const p = people[i];
-        p.age = (p.age + 1) | 0;
-        s += p.score;
+      return s;
+    },
+    N * REPEAT,
+    "DataView: age += 1, sum score",
+  );
+  bench(
+    "people[i]: age += 1, sum score",
+    () => {
+      let s = 0;
+      for (let r = 0; r < REPEAT; r++) {
+        for (let i = 0; i < N; i++) {
+          const p = people[i];
+          p.age = (p.age + 1) | 0;
+          s += p.score;
+        }
       }
-    }
-    return s;
-  }, N * REPEAT, "DataView: age += 1, sum score");
-  bench("for (const p of people): same", () => {
-    let s = 0;
-    for (let r = 0; r < REPEAT; r++) {
-      for (const p of people) {
-        p.age = (p.age + 1) | 0;
-        s += p.score;
+      return s;
+    },
+    N * REPEAT,
+    "DataView: age += 1, sum score",
+  );
+  bench(
+    "for (const p of people): same",
+    () => {
+      let s = 0;
+      for (let r = 0; r < REPEAT; r++) {
+        for (const p of people) {
+          p.age = (p.age + 1) | 0;
+          s += p.score;
+        }
       }
-    }
-    return s;
-  }, N * REPEAT, "DataView: age += 1, sum score");
+      return s;
+    },
+    N * REPEAT,
+    "DataView: age += 1, sum score",
+  );
 
   // Reads only.
   bench("DataView: sum age", () => {
@@ -130,17 +147,27 @@ try {
     }
     return s;
   }, N * REPEAT);
-  bench("people.get(i).age: sum", () => {
-    let s = 0;
-    for (let r = 0; r < REPEAT; r++) for (let i = 0; i < N; i++) s += people.get(i).age;
-    return s;
-  }, N * REPEAT, "DataView: sum age");
+  bench(
+    "people.get(i).age: sum",
+    () => {
+      let s = 0;
+      for (let r = 0; r < REPEAT; r++) for (let i = 0; i < N; i++) s += people.get(i).age;
+      return s;
+    },
+    N * REPEAT,
+    "DataView: sum age",
+  );
   const one = people.get(500);
-  bench("one record: sum age", () => {
-    let s = 0;
-    for (let r = 0; r < REPEAT; r++) for (let i = 0; i < N; i++) s += one.age;
-    return s;
-  }, N * REPEAT, "DataView: sum age");
+  bench(
+    "one record: sum age",
+    () => {
+      let s = 0;
+      for (let r = 0; r < REPEAT; r++) for (let i = 0; i < N; i++) s += one.age;
+      return s;
+    },
+    N * REPEAT,
+    "DataView: sum age",
+  );
 
   // Strings.
   const decoder = new TextDecoder();
@@ -156,11 +183,16 @@ try {
     }
     return s;
   });
-  bench("people.get(i).name: read", () => {
-    let s = 0;
-    for (let i = 0; i < N; i++) s += people.get(i).name.length;
-    return s;
-  }, N, "DataView-style: read name (scan NUL + decode)");
+  bench(
+    "people.get(i).name: read",
+    () => {
+      let s = 0;
+      for (let i = 0; i < N; i++) s += people.get(i).name.length;
+      return s;
+    },
+    N,
+    "DataView-style: read name (scan NUL + decode)",
+  );
   bench("DataView-style: write name (encodeInto + NUL fill)", () => {
     for (let i = 0; i < N; i++) {
       const o = i * STRIDE + NAME;
@@ -169,10 +201,15 @@ try {
     }
     return 0;
   });
-  bench("people.get(i).name = ...: write", () => {
-    for (let i = 0; i < N; i++) people.get(i).name = `q${i}`;
-    return 0;
-  }, N, "DataView-style: write name (encodeInto + NUL fill)");
+  bench(
+    "people.get(i).name = ...: write",
+    () => {
+      for (let i = 0; i < N; i++) people.get(i).name = `q${i}`;
+      return 0;
+    },
+    N,
+    "DataView-style: write name (encodeInto + NUL fill)",
+  );
 
   // Number arrays.
   const Samples = array(f64, N);
@@ -183,39 +220,59 @@ try {
     for (let r = 0; r < REPEAT; r++) for (let i = 0; i < N; i++) s += f64s[i];
     return s;
   }, N * REPEAT);
-  bench("ValueArray.get(i): sum", () => {
-    let s = 0;
-    for (let r = 0; r < REPEAT; r++) for (let i = 0; i < N; i++) s += samples.get(i);
-    return s;
-  }, N * REPEAT, "Float64Array: sum");
-  bench("ValueArray[i]: sum", () => {
-    let s = 0;
-    for (let i = 0; i < N; i++) s += samples[i];
-    return s;
-  }, N, "Float64Array: sum");
-  bench("ValueArray.asTypedArray(): sum", () => {
-    const t = samples.asTypedArray();
-    let s = 0;
-    for (let r = 0; r < REPEAT; r++) for (let i = 0; i < N; i++) s += t[i];
-    return s;
-  }, N * REPEAT, "Float64Array: sum");
+  bench(
+    "ValueArray.get(i): sum",
+    () => {
+      let s = 0;
+      for (let r = 0; r < REPEAT; r++) for (let i = 0; i < N; i++) s += samples.get(i);
+      return s;
+    },
+    N * REPEAT,
+    "Float64Array: sum",
+  );
+  bench(
+    "ValueArray[i]: sum",
+    () => {
+      let s = 0;
+      for (let i = 0; i < N; i++) s += samples[i];
+      return s;
+    },
+    N,
+    "Float64Array: sum",
+  );
+  bench(
+    "ValueArray.asTypedArray(): sum",
+    () => {
+      const t = samples.asTypedArray();
+      let s = 0;
+      for (let r = 0; r < REPEAT; r++) for (let i = 0; i < N; i++) s += t[i];
+      return s;
+    },
+    N * REPEAT,
+    "Float64Array: sum",
+  );
 
   // Without code generation (what runs where new Function is not allowed).
   _setCodegen(false);
   const Slow = struct({ id: i32, age: i32, score: f64, name: char(16), tag: u8 }, { name: "Slow" });
   _setCodegen(true);
   const slow = Slow.array(shm, 0, N);
-  bench("closure-built accessors (no codegen): same as people.get(i)", () => {
-    let s = 0;
-    for (let r = 0; r < REPEAT; r++) {
-      for (let i = 0; i < N; i++) {
-        const p = slow.get(i);
-        p.age = (p.age + 1) | 0;
-        s += p.score;
+  bench(
+    "closure-built accessors (no codegen): same as people.get(i)",
+    () => {
+      let s = 0;
+      for (let r = 0; r < REPEAT; r++) {
+        for (let i = 0; i < N; i++) {
+          const p = slow.get(i);
+          p.age = (p.age + 1) | 0;
+          s += p.score;
+        }
       }
-    }
-    return s;
-  }, N * REPEAT, "DataView: age += 1, sum score");
+      return s;
+    },
+    N * REPEAT,
+    "DataView: age += 1, sum score",
+  );
 
   const byName = new Map(rows.map((r) => [r.name, r.ns]));
   console.log(`layout bench, ${runtime}, ${N} records x ${ROUNDS} rounds, median of ${RUNS}`);

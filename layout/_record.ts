@@ -116,6 +116,14 @@ function writer(slot: FieldSlot) {
   };
 }
 
+/**
+ * The record class's name: the struct's name when it is an identifier that
+ * shadows no global the generated code uses (e.g. a struct named "BigInt").
+ */
+function displayName(name: string): string {
+  return IDENTIFIER.test(name) && !(name in globalThis) ? name : "Record";
+}
+
 /** Builds the record class of a struct. */
 export function recordClass(
   name: string,
@@ -152,7 +160,7 @@ function generated(name: string, slots: readonly FieldSlot[]): RecordClass {
     }
     members.push(`set ${field}(v) { wr[${i}](this[B], this[O] + ${off}, v); }`);
   });
-  const className = IDENTIFIER.test(name) ? name : "Record";
+  const className = displayName(name);
   const source = `return class ${className} {
   constructor(b, o) { this[B] = b; this[O] = o; this[K] = undefined; }
   ${members.join("\n  ")}
@@ -192,7 +200,7 @@ function closures(name: string, slots: readonly FieldSlot[]): RecordClass {
       this[KIDS] = undefined;
     }
   };
-  Object.defineProperty(Class, "name", { value: IDENTIFIER.test(name) ? name : "Record" });
+  Object.defineProperty(Class, "name", { value: displayName(name) });
   slots.forEach((slot, i) => {
     const { impl, offset: off } = slot;
     const write = writer(slot);
