@@ -118,11 +118,16 @@ function writer(slot: FieldSlot) {
 
 /**
  * The record class's name: the struct's name when it is an identifier that
- * shadows no global the generated code uses (e.g. a struct named "BigInt").
+ * shadows nothing the generated code uses (a struct named "BigInt" or "B").
  */
 function displayName(name: string): string {
-  return IDENTIFIER.test(name) && !(name in globalThis) ? name : "Record";
+  return IDENTIFIER.test(name) && !(name in globalThis) && !GENERATED_NAMES.includes(name)
+    ? name
+    : "Record";
 }
+
+// The names the generated class body refers to.
+const GENERATED_NAMES = ["B", "O", "K", "recover", "bad", "rd", "wr", "kid"];
 
 /** Builds the record class of a struct. */
 export function recordClass(
@@ -166,7 +171,7 @@ function generated(name: string, slots: readonly FieldSlot[]): RecordClass {
   ${members.join("\n  ")}
 };`;
   return compile(
-    ["B", "O", "K", "recover", "bad", "rd", "wr", "kid"],
+    GENERATED_NAMES,
     [BINDING, OFFSET, KIDS, recover, bad, rd, wr, kid],
     source,
   ) as RecordClass;

@@ -497,3 +497,16 @@ test("layouts built without code generation behave the same", () => {
     _setCodegen(before);
   }
 });
+
+test("struct names that clash with globals or generated code do not break accessors", () => {
+  withRegion(4096, (shm) => {
+    for (const name of ["BigInt", "Number", "B", "recover", "kid", "not an identifier"]) {
+      const S = struct({ a: i64, n: i32, s: char(4) }, { name });
+      const s = S.at(shm, 0);
+      s.a = 5n;
+      s.n = 6;
+      s.s = "x";
+      assert.deepEqual(toObject(s), { a: 5n, n: 6, s: "x" }, name);
+    }
+  });
+});
