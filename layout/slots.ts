@@ -2,9 +2,11 @@
  * Field types that reserve room for a `sync/` primitive inside a struct, so a
  * record can carry its own lock: `mutex`, `semaphore` and `flag`.
  *
- * The sizes are the C ones (`pthread_mutex_t`, `sem_t`, `int`) unless the
- * sync classes report their own `byteLength`/`alignment`, so a C program
- * declaring the same struct agrees on every offset.
+ * Each slot takes the size and alignment its sync class reports
+ * (`Mutex.byteLength`, `Semaphore.byteLength`, `Flag.byteLength`): a `sem_t`
+ * for a Semaphore, a C `int` for a Flag, and for a Mutex shmkit's own futex
+ * lock (8 bytes, 8-aligned). A C program declaring the same struct uses
+ * `sem_t`, `int`, and 8 aligned bytes for the mutex.
  *
  * @module
  */
@@ -142,19 +144,24 @@ function integerIn(min: number, max: number, typeName: string) {
 }
 
 /**
- * A slot for a process-shared `Mutex` (`pthread_mutex_t`: 40 bytes on
- * x86-64, 48 on aarch64, 8-aligned). `init()` of the enclosing layout
- * initializes it; reading the field attaches to it. It cannot be assigned, and
+ * A slot for a process-shared, robust `Mutex` (`Mutex.byteLength` bytes: 8,
+ * 8-aligned). `init()` of the enclosing layout initializes it; reading the
+ * field attaches to it (once per record). It cannot be assigned, and
  * assigning the enclosing record never touches it.
  *
  * @example A record that carries its own lock
  * ```ts
- * import { i64, mutex, struct } from "../mod.ts";
+ * import { i64, mutex, SharedMemory, struct } from "../mod.ts";
  *
  * const Account = struct({ lock: mutex, balance: i64 });
- * console.assert(Account.offsetOf("balance") === Account.byteLength - 8);
- * // const acct = Account.init(shm, 0);   // once, by the creator
- * // using _guard = acct.lock.lock(); acct.balance += 10n;
+ * using shm = SharedMemory.create(`/doc-slot-mutex-${Date.now()}`, 4096);
+ * const acct = Account.init(shm, 0);      // once, by the creator
+ * {
+ *   using _guard = acct.lock.lock();
+ *   acct.balance += 10n;
+ * }
+ * console.assert(acct.balance === 10n);
+ * shm.unlink();
  * ```
  */
 export const mutex: SlotType<Attached<"Mutex">> = slot(
@@ -167,17 +174,20 @@ export const mutex: SlotType<Attached<"Mutex">> = slot(
 );
 
 /**
- * A slot for a process-shared memory `Semaphore` (`sem_t`: 32 bytes,
+ * A slot for a process-shared memory `Semaphore`, a real `sem_t` (32 bytes,
  * 8-aligned). The enclosing layout's `init()` makes it with value 0, or the
  * value given for it in `values`.
  *
  * @example A bounded queue's counting semaphore
  * ```ts
- * import { array, i32, semaphore, struct } from "../mod.ts";
+ * import { array, i32, semaphore, SharedMemory, struct } from "../mod.ts";
  *
- * const Queue = struct({ slots: semaphore, items: array(i32, 16) });
+ * const Queue = struct({ free: semaphore, items: array(i32, 16) });
  * console.assert(Queue.offsetOf("items") === 32);
- * // const q = Queue.init(shm, 0, { values: { slots: 16 } });
+ * using shm = SharedMemory.create(`/doc-slot-sem-${Date.now()}`, 4096);
+ * const q = Queue.init(shm, 0, { values: { free: 16 } });
+ * console.assert(q.free.tryWait() && q.free.value === 15);
+ * shm.unlink();
  * ```
  */
 export const semaphore: SlotType<Attached<"Semaphore">> = slot(
@@ -194,10 +204,16 @@ export const semaphore: SlotType<Attached<"Semaphore">> = slot(
  *
  * @example The docs' shared_use_st with a proper handshake
  * ```ts
- * import { char, flag, struct } from "../mod.ts";
+ * import { char, flag, SharedMemory, struct } from "../mod.ts";
  *
  * const Shared = struct({ writtenByYou: flag, someText: char(2048) });
  * console.assert(Shared.offsetOf("someText") === 4 && Shared.byteLength === 2052);
+ * using shm = SharedMemory.create(`/doc-slot-flag-${Date.now()}`, 4096);
+ * const shared = Shared.init(shm, 0);
+ * shared.someText = "hello";
+ * shared.writtenByYou.set(1);            // wakes a reader waiting with waitFor(1)
+ * console.assert(shared.writtenByYou.value === 1);
+ * shm.unlink();
  * ```
  */
 export const flag: SlotType<Attached<"Flag">> = slot(

@@ -51,7 +51,12 @@ const ARRAY = (e: Both, n: number): Both => ({
   ts: array(e.ts, n),
   decl: (name) => e.decl(`${name}[${n}]`),
 });
-const MUTEX = prim(mutex, "pthread_mutex_t");
+// shmkit's Mutex is its own futex-based lock, not a pthread_mutex_t: C sees
+// its slot as opaque bytes of the size and alignment the Mutex class reports.
+const MUTEX: Both = {
+  ts: mutex,
+  decl: (n) => `_Alignas(${mutex.alignment}) unsigned char ${n}[${mutex.byteLength}]`,
+};
 const SEM = prim(semaphore, "sem_t");
 const FLAG = prim(flag, "int");
 

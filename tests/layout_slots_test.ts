@@ -18,7 +18,7 @@ import {
   toObject,
 } from "../mod.ts";
 import { platform } from "../ffi/_platform.ts";
-import { uniqueName } from "./_helpers.ts";
+import { assertSucceeded, runScript, RUNTIMES, uniqueName } from "./_helpers.ts";
 
 type SyncClass = { byteLength?: number; alignment?: number } & (new (...args: never[]) => unknown);
 const syncClass = (name: string) =>
@@ -135,3 +135,40 @@ test("a counter guarded by the lock in its own record", { skip: Mutex === undefi
     assert.equal(c.n, 100);
   });
 });
+
+const COUNTER_CHILD = `
+import { i32, mutex, struct, SharedMemory } from "$MOD";
+const name = "Deno" in globalThis ? Deno.args[0] : process.argv[2];
+const Counter = struct({ lock: mutex, n: i32 });
+const shm = SharedMemory.open(name);
+const c = Counter.attach(shm, 0, { header: true });
+for (let i = 0; i < 3000; i++) {
+  const guard = c.lock.lock();
+  try {
+    c.n += 1;
+  } finally {
+    guard[Symbol.dispose]();
+  }
+}
+shm.close();
+`;
+
+test(
+  "a Deno and a Bun process add under the lock kept in the record itself",
+  { skip: Mutex === undefined },
+  async () => {
+    const name = uniqueName("layout-slot-x");
+    const shm = SharedMemory.create(name, 4096);
+    try {
+      const c = struct({ lock: mutex, n: i32 }).init(shm, 0, { header: true });
+      const results = await Promise.all(
+        RUNTIMES.map((runtime) => runScript(runtime, COUNTER_CHILD, { args: [name] })),
+      );
+      results.forEach((r, i) => assertSucceeded(r, RUNTIMES[i]));
+      assert.equal(c.n, 3000 * RUNTIMES.length);
+    } finally {
+      shm.close();
+      shm.unlink();
+    }
+  },
+);
