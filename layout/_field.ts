@@ -37,7 +37,17 @@ export interface FieldType<T = unknown> {
   readonly [valueType]?: T;
 }
 
-/** What reading a field of type `F` gives. */
+/**
+ * What reading a field of type `F` gives.
+ *
+ * @example
+ * ```ts
+ * import { char, i64, type ValueOf } from "../mod.ts";
+ * const big: ValueOf<typeof i64> = 5n;
+ * const text: ValueOf<ReturnType<typeof char>> = "hi";
+ * console.assert(big === 5n && text === "hi");
+ * ```
+ */
 export type ValueOf<F> = F extends FieldType<infer T> ? T : never;
 
 /** How a field's value behaves in a record. */

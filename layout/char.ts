@@ -8,7 +8,16 @@ import { type Binding, live } from "./_binding.ts";
 import { defineType, describe, type Entry, type FieldType, validateCount } from "./_field.ts";
 import { validateBoolean, validateOptions } from "../ffi/_validate.ts";
 
-/** Options for {@linkcode char}. */
+/**
+ * Options for {@linkcode char}.
+ *
+ * @example
+ * ```ts
+ * import { char, type CharOptions } from "../mod.ts";
+ * const options: CharOptions = { truncate: true };
+ * console.assert(char(16, options).byteLength === 16);
+ * ```
+ */
 export interface CharOptions {
   /**
    * Cut a string that does not fit to the longest prefix that does (never

@@ -19,7 +19,20 @@ import {
   writeHeader,
 } from "./_header.ts";
 
-/** Options for `attach()` (and the header part of `init()`). */
+/**
+ * Options for `attach()` (and the header part of `init()`).
+ *
+ * @example
+ * ```ts
+ * import { type AttachOptions, i32, SharedMemory, struct } from "../mod.ts";
+ * const Counter = struct({ n: i32 });
+ * const options: AttachOptions = { header: true, version: 2 };
+ * using shm = SharedMemory.create(`/doc-attachopts-${Date.now()}`, 4096);
+ * Counter.init(shm, 0, options);
+ * console.assert(Counter.attach(shm, 0, options).n === 0);
+ * shm.unlink();
+ * ```
+ */
 export interface AttachOptions {
   /**
    * The data is preceded by a layout header (magic, version, a hash and a
@@ -32,7 +45,19 @@ export interface AttachOptions {
   version?: number;
 }
 
-/** Options for `init()`. */
+/**
+ * Options for `init()`.
+ *
+ * @example
+ * ```ts
+ * import { i32, type InitOptions, SharedMemory, struct } from "../mod.ts";
+ * const Counter = struct({ n: i32 });
+ * const options: InitOptions<{ n?: number }> = { values: { n: 5 } };
+ * using shm = SharedMemory.create(`/doc-initopts-${Date.now()}`, 4096);
+ * console.assert(Counter.init(shm, 0, options).n === 5);
+ * shm.unlink();
+ * ```
+ */
 export interface InitOptions<W> extends AttachOptions {
   /**
    * Initial field values, written after the bytes are zeroed. For a

@@ -19,6 +19,15 @@ import { defineType, describe, type Entry, type FieldType } from "./_field.ts";
 /**
  * Where a slot's primitive lives, given instead of the primitive itself when
  * `sync/` does not provide that class.
+ *
+ * @example
+ * ```ts
+ * import { type SlotPlace } from "../mod.ts";
+ * function describePlace(place: SlotPlace): string {
+ *   return `byte ${place.byteOffset} of a ${place.region.size}-byte region`;
+ * }
+ * console.assert(typeof describePlace === "function");
+ * ```
  */
 export interface SlotPlace {
   readonly region: SharedRegion;
@@ -27,7 +36,16 @@ export interface SlotPlace {
 
 type SyncName = "Mutex" | "Semaphore" | "Flag";
 
-/** What reading a slot gives: the attached sync object, e.g. a `Mutex`. */
+/**
+ * What reading a slot gives: the attached sync object, e.g. a `Mutex`.
+ *
+ * @example
+ * ```ts
+ * import { type Attached, Mutex } from "../mod.ts";
+ * const isMutex = (m: Attached<"Mutex">): m is Mutex => m instanceof Mutex;
+ * console.assert(typeof isMutex === "function");
+ * ```
+ */
 export type Attached<N extends SyncName> = typeof sync extends {
   readonly [K in N]: { attach(region: SharedRegion, byteOffset: number): infer R };
 } ? R

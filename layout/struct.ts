@@ -24,7 +24,16 @@ import { arrayImpl } from "./_array_impl.ts";
 import { type Layout, placement } from "./layout.ts";
 import type { SlotType } from "./slots.ts";
 
-/** The fields of a struct, in C declaration order. */
+/**
+ * The fields of a struct, in C declaration order.
+ *
+ * @example
+ * ```ts
+ * import { char, type Fields, i32, struct } from "../mod.ts";
+ * const fields = { name: char(4), age: i32 } satisfies Fields;
+ * console.assert(struct(fields).byteLength === 8);
+ * ```
+ */
 export type Fields = { readonly [name: string]: FieldType };
 
 type SlotKeys<F> = { [K in keyof F]: F[K] extends SlotType<unknown> ? K : never }[keyof F];
@@ -32,16 +41,55 @@ type SlotKeys<F> = { [K in keyof F]: F[K] extends SlotType<unknown> ? K : never 
 /**
  * A record of a struct with fields `F`: one property per field. Sync slots
  * are read-only; every other field can be assigned.
+ *
+ * @example
+ * ```ts
+ * import { char, i32, type RecordOf, SharedMemory, struct } from "../mod.ts";
+ * const fields = { name: char(4), age: i32 };
+ * function birthday(p: RecordOf<typeof fields>) {
+ *   p.age += 1;
+ * }
+ * using shm = SharedMemory.create(`/doc-recordof-${Date.now()}`, 4096);
+ * const ann = struct(fields).at(shm, 0);
+ * birthday(ann);
+ * console.assert(ann.age === 1);
+ * shm.unlink();
+ * ```
  */
 export type RecordOf<F extends Fields> =
   & { -readonly [K in Exclude<keyof F, SlotKeys<F>>]: ValueOf<F[K]> }
   & { readonly [K in SlotKeys<F>]: ValueOf<F[K]> };
 
-/** What an array view of elements of type `E` is. */
+/**
+ * What an array view of elements of type `E` is: a ValueArray for numbers
+ * and strings, a RecordArray for everything else.
+ *
+ * @example
+ * ```ts
+ * import { type ArrayViewOf, i32, SharedMemory, array } from "../mod.ts";
+ * using shm = SharedMemory.create(`/doc-viewof-${Date.now()}`, 4096);
+ * const scores: ArrayViewOf<typeof i32> = array(i32, 4).at(shm, 0);
+ * scores[0] = 3;
+ * console.assert(scores.get(0) === 3);
+ * shm.unlink();
+ * ```
+ */
 export type ArrayViewOf<E> = ValueOf<E> extends number | bigint | string ? ValueArray<ValueOf<E>>
   : RecordArray<ValueOf<E>>;
 
-/** What may be written into a field of type `T`. */
+/**
+ * What may be written into a field of type `T` (through `init` values or
+ * `set`): numbers, bigints or safe integers for 64-bit fields, strings, byte
+ * sources, arrays and plain objects for nested structs.
+ *
+ * @example
+ * ```ts
+ * import { array, type InputOf, u8 } from "../mod.ts";
+ * const Bytes = array(u8, 4);
+ * const input: InputOf<typeof Bytes> = [1, 2, 3];
+ * console.assert([...input].length === 3);
+ * ```
+ */
 export type InputOf<T> = T extends { readonly fields: infer G extends Fields } ? ValuesOf<G>
   : T extends { readonly element: infer E } ? readonly InputOf<E>[] | Iterable<InputOf<E>>
   : T extends SlotType<unknown> ? number
@@ -50,10 +98,31 @@ export type InputOf<T> = T extends { readonly fields: infer G extends Fields } ?
     : V
   : never;
 
-/** Values for some or all fields of a struct with fields `F`. */
+/**
+ * Values for some or all fields of a struct with fields `F`.
+ *
+ * @example
+ * ```ts
+ * import { char, i32, SharedMemory, struct, type ValuesOf } from "../mod.ts";
+ * const fields = { name: char(4), age: i32 };
+ * const ann: ValuesOf<typeof fields> = { name: "Ann" };
+ * using shm = SharedMemory.create(`/doc-valuesof-${Date.now()}`, 4096);
+ * console.assert(struct(fields).init(shm, 0, { values: ann }).name === "Ann");
+ * shm.unlink();
+ * ```
+ */
 export type ValuesOf<F extends Fields> = { [K in keyof F]?: InputOf<F[K]> };
 
-/** Options for {@linkcode struct}. */
+/**
+ * Options for {@linkcode struct}.
+ *
+ * @example
+ * ```ts
+ * import { i32, struct, type StructOptions } from "../mod.ts";
+ * const options: StructOptions = { name: "Point" };
+ * console.assert(struct({ x: i32, y: i32 }, options).name === "Point");
+ * ```
+ */
 export interface StructOptions {
   /** Names the struct in error messages and `console.log`; not part of the layout. */
   name?: string;

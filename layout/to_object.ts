@@ -10,6 +10,16 @@ import { describe } from "./_field.ts";
 /**
  * The plain copy `toObject` makes of a view of type `V`: records become
  * objects, array views arrays.
+ *
+ * @example
+ * ```ts
+ * import { i32, type Plain, SharedMemory, struct, toObject } from "../mod.ts";
+ * const Point = struct({ x: i32, y: i32 });
+ * using shm = SharedMemory.create(`/doc-plain-${Date.now()}`, 4096);
+ * const copy: Plain<ReturnType<typeof Point.at>> = toObject(Point.at(shm, 0));
+ * console.assert(copy.x === 0);
+ * shm.unlink();
+ * ```
  */
 export type Plain<V> = V extends RecordArray<infer E> | ValueArray<infer E> ? Plain<E>[]
   : V extends Uint8Array ? Uint8Array
