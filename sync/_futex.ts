@@ -1,0 +1,61 @@
+/**
+ * futex(2) on the calling thread. Words live in shared mappings, so every
+ * operation is process-shared (no FUTEX_PRIVATE_FLAG). Waits take an absolute
+ * CLOCK_MONOTONIC deadline (FUTEX_WAIT_BITSET), so time spent before the
+ * kernel sees the call never lengthens or shortens them.
+ *
+ * @module
+ */
+import type { UnsafePointer } from "../ffi/_backend.ts";
+import { errno, libc, platform } from "../ffi/_libc.ts";
+import { ErrnoError } from "../ffi/errors.ts";
+import { writeTimespec } from "./_time.ts";
+
+const { SYS_futex, FUTEX_WAIT_BITSET, FUTEX_WAKE, FUTEX_WAKE_BITSET, FUTEX_BITSET_MATCH_ANY } =
+  platform;
+
+/** Wakes every waiter of a word (INT_MAX). */
+export const WAKE_ALL = 0x7fffffff;
+
+/** How a synchronous futex wait ended. */
+export type WaitEnd = "woken" | "timedOut";
+
+const deadline = new Uint32Array(4);
+
+/**
+ * Sleeps while the word at `word` holds `expected`, until woken or until the
+ * monotonic `deadlineMs`. A changed value, a signal and a spurious wake-up
+ * all count as "woken": callers re-check the word in every case.
+ *
+ * @throws {ErrnoError} If the kernel refuses the wait (e.g. EFAULT).
+ */
+export function futexWait(word: UnsafePointer, expected: number, deadlineMs: number): WaitEnd {
+  const forever = deadlineMs === Infinity;
+  if (!forever) writeTimespec(deadline, deadlineMs);
+  const result = libc.syscall(
+    SYS_futex,
+    word,
+    FUTEX_WAIT_BITSET,
+    expected,
+    forever ? null : deadline,
+    null,
+    FUTEX_BITSET_MATCH_ANY,
+  );
+  if (Number(result) === 0) return "woken";
+  const code = errno();
+  if (code === platform.ETIMEDOUT) return "timedOut";
+  if (code === platform.EAGAIN || code === platform.EINTR) return "woken";
+  throw new ErrnoError(code, "futex", "wait on a shared word");
+}
+
+/**
+ * Wakes up to `count` waiters of the word at `word`, or only those that
+ * waited with a bit of `bitset` when one is given.
+ */
+export function futexWake(word: UnsafePointer, count: number, bitset?: number): void {
+  if (bitset === undefined) {
+    libc.syscall(SYS_futex, word, FUTEX_WAKE, count, null, null, 0);
+  } else {
+    libc.syscall(SYS_futex, word, FUTEX_WAKE_BITSET, count, null, null, bitset);
+  }
+}

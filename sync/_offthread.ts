@@ -1,0 +1,316 @@
+/**
+ * Futex waits that leave the JS thread free: the basis of every `*Async`
+ * wait. The JS thread decides everything (it tries, takes and gives back);
+ * another thread only sleeps in the kernel until the word changes, is woken,
+ * or a deadline passes. That thread never reads or writes the shared memory
+ * itself, so closing a region while a wait sleeps on it cannot fault.
+ *
+ * - Deno: the `futex` call runs on one of Deno's helper threads through the
+ *   non-blocking twin of `syscall`. Its errno is not visible here and not
+ *   needed: the caller re-checks the word whatever happened.
+ * - Bun has no off-thread foreign calls. One Worker per thread that needs it
+ *   sleeps in `futex_waitv(2)` (Linux 5.16+) on up to 127 words at once plus
+ *   a control word the JS thread bumps to hand it new waits. On older kernels
+ *   a small pool of Workers, one per pending wait, uses plain futex waits.
+ *
+ * A wait is cancelled by waking it: on Deno with a per-wait bit of
+ * FUTEX_WAKE_BITSET, so that other sleepers are rarely disturbed; on Bun
+ * through the control word.
+ *
+ * @module
+ */
+import type { UnsafePointer } from "../ffi/_backend.ts";
+import { backend, errno, libc, libcAsync, platform } from "../ffi/_libc.ts";
+import { futexWake, WAKE_ALL } from "./_futex.ts";
+import { writeTimespec } from "./_time.ts";
+import {
+  ARMED,
+  CANCELLED,
+  CONTROL,
+  FREE,
+  MAX_SLOTS,
+  SLOT_ADDRESS_HIGH,
+  SLOT_ADDRESS_LOW,
+  SLOT_DEADLINE_NANOS,
+  SLOT_DEADLINE_SECONDS,
+  SLOT_EXPECTED,
+  SLOT_GENERATION,
+  SLOT_HAS_DEADLINE,
+  SLOT_STATE,
+  slotIndex,
+  TABLE_BYTES,
+  type WorkerStart,
+} from "./_waiter_table.ts";
+
+/** A futex wait in flight on another thread. */
+export interface PendingWait {
+  /** Settles when the sleeper returns, for whatever reason. Never rejects. */
+  readonly done: Promise<void>;
+  /** Wakes the sleeper early. Harmless if it already returned. */
+  cancel(): void;
+}
+
+const { SYS_futex, FUTEX_WAIT_BITSET } = platform;
+
+/** The address behind an opaque pointer (memset with length 0 returns it). */
+export function addressOf(pointer: UnsafePointer): bigint {
+  return libc.memset(pointer, 0, 0) as bigint;
+}
+
+let bitCounter = 0;
+
+function denoWait(word: UnsafePointer, expected: number, deadlineMs: number): PendingWait {
+  const timeout = new Uint32Array(4);
+  writeTimespec(timeout, deadlineMs);
+  const bit = 2 ** (bitCounter++ & 31);
+  const call = libcAsync!.syscall(SYS_futex, word, FUTEX_WAIT_BITSET, expected, timeout, null, bit);
+  // `timeout` stays referenced until the helper thread has returned.
+  const done = call.then(() => void timeout, () => void timeout);
+  return { done, cancel: () => futexWake(word, WAKE_ALL, bit) };
+}
+
+/**
+ * Sleeps off the JS thread while the 32-bit word at `word` holds `expected`,
+ * until woken or until the monotonic `deadlineMs` (finite).
+ */
+export function futexWaitAsync(
+  word: UnsafePointer,
+  expected: number,
+  deadlineMs: number,
+): PendingWait {
+  if (libcAsync !== null) return denoWait(word, expected, deadlineMs);
+  return waiters().wait(word, expected, deadlineMs);
+}
+
+// ---------------------------------------------------------------------------
+// Bun: Workers that sleep for the JS thread.
+
+interface WorkerLike {
+  postMessage(message: unknown): void;
+  terminate(): void;
+  onmessage: ((event: MessageEvent) => void) | null;
+  onerror: ((event: Event) => void) | null;
+  ref?(): void;
+  unref?(): void;
+}
+
+interface Request {
+  address: bigint;
+  expected: number;
+  deadlineMs: number;
+  resolve: () => void;
+  slot: number;
+  generation: number;
+  cancelled: boolean;
+}
+
+/** Owns the table page, the worker(s), and which slot serves which wait. */
+class Waiters {
+  readonly #tableAddress: bigint;
+  readonly #table: Int32Array;
+  readonly #control: UnsafePointer;
+  readonly #multiplexed: boolean;
+  readonly #workers: (WorkerLike | undefined)[] = [];
+  readonly #free: number[] = [];
+  readonly #bySlot: (Request | undefined)[] = [];
+  readonly #queue: Request[] = [];
+  #active = 0;
+  #referenced = false;
+
+  constructor() {
+    const { PROT_READ, PROT_WRITE, MAP_PRIVATE, MAP_ANONYMOUS } = platform;
+    const address = libc.mmap(
+      null,
+      BigInt(TABLE_BYTES),
+      PROT_READ | PROT_WRITE,
+      MAP_PRIVATE | MAP_ANONYMOUS,
+      -1,
+      0n,
+    );
+    if (address === 0xffff_ffff_ffff_ffffn) {
+      throw new Error("Cannot map the page that async waits share with their worker");
+    }
+    // Never unmapped: the worker may read it until the process ends.
+    this.#tableAddress = address;
+    this.#table = new Int32Array(backend.arrayBuffer(address, TABLE_BYTES));
+    this.#control = backend.pointer(address)!;
+    this.#multiplexed = futexWaitvAvailable();
+    const slots = this.#multiplexed ? MAX_SLOTS : SOLO_WORKERS;
+    for (let slot = slots - 1; slot >= 0; slot--) this.#free.push(slot);
+  }
+
+  wait(word: UnsafePointer, expected: number, deadlineMs: number): PendingWait {
+    let resolve!: () => void;
+    const done = new Promise<void>((r) => (resolve = r));
+    const request: Request = {
+      address: addressOf(word),
+      expected,
+      deadlineMs,
+      resolve,
+      slot: -1,
+      generation: 0,
+      cancelled: false,
+    };
+    this.#active += 1;
+    this.#reference();
+    const slot = this.#free.pop();
+    if (slot === undefined) this.#queue.push(request);
+    else this.#arm(slot, request);
+    return {
+      done,
+      cancel: () => this.#cancel(request, word),
+    };
+  }
+
+  #arm(slot: number, request: Request): void {
+    const t = this.#table;
+    const base = slotIndex(slot);
+    const generation = (Atomics.load(t, base + SLOT_GENERATION) + 1) | 0;
+    request.slot = slot;
+    request.generation = generation;
+    this.#bySlot[slot] = request;
+    Atomics.store(t, base + SLOT_GENERATION, generation);
+    Atomics.store(t, base + SLOT_EXPECTED, request.expected);
+    Atomics.store(t, base + SLOT_ADDRESS_LOW, Number(request.address & 0xffff_ffffn) | 0);
+    Atomics.store(t, base + SLOT_ADDRESS_HIGH, Number(request.address >> 32n) | 0);
+    const seconds = Math.floor(request.deadlineMs / 1000);
+    Atomics.store(t, base + SLOT_HAS_DEADLINE, 1);
+    Atomics.store(t, base + SLOT_DEADLINE_SECONDS, seconds);
+    Atomics.store(
+      t,
+      base + SLOT_DEADLINE_NANOS,
+      Math.min(999_999_999, Math.ceil((request.deadlineMs - seconds * 1000) * 1e6)),
+    );
+    Atomics.store(t, base + SLOT_STATE, ARMED);
+    this.#kick(slot);
+  }
+
+  // Tells the worker serving `slot` that the table changed.
+  #kick(slot: number): void {
+    if (this.#multiplexed) {
+      Atomics.add(this.#table, CONTROL, 1);
+      futexWake(this.#control, 1);
+      this.#worker(0);
+    } else {
+      futexWake(this.#slotWord(slot), 1);
+      this.#worker(slot);
+    }
+  }
+
+  #slotWord(slot: number): UnsafePointer {
+    return backend.pointer(this.#tableAddress + BigInt(slotIndex(slot) * 4 + SLOT_STATE * 4))!;
+  }
+
+  #cancel(request: Request, word: UnsafePointer): void {
+    if (request.cancelled) return;
+    request.cancelled = true;
+    if (request.slot < 0) {
+      // Still queued: it never reached a worker.
+      const at = this.#queue.indexOf(request);
+      if (at >= 0) this.#queue.splice(at, 1);
+      this.#settle(request);
+      return;
+    }
+    const state = slotIndex(request.slot) + SLOT_STATE;
+    if (Atomics.compareExchange(this.#table, state, ARMED, CANCELLED) !== ARMED) return;
+    if (this.#multiplexed) {
+      this.#kick(request.slot);
+    } else {
+      // The solo worker sleeps on the user's word with its slot's bit.
+      futexWake(word, WAKE_ALL, soloBit(request.slot));
+    }
+  }
+
+  #settle(request: Request): void {
+    request.resolve();
+    this.#active -= 1;
+    if (this.#active === 0) this.#unreference();
+  }
+
+  #finished(slot: number, generation: number): void {
+    const request = this.#bySlot[slot];
+    if (request === undefined || request.generation !== generation) return;
+    this.#bySlot[slot] = undefined;
+    Atomics.store(this.#table, slotIndex(slot) + SLOT_STATE, FREE);
+    const next = this.#queue.shift();
+    if (next !== undefined) this.#arm(slot, next);
+    else this.#free.push(slot);
+    this.#settle(request);
+  }
+
+  #worker(index: number): WorkerLike {
+    let worker = this.#workers[index];
+    if (worker !== undefined) return worker;
+    const url = new URL("./_waiter_worker.ts", import.meta.url).href;
+    worker = new Worker(url, { type: "module" }) as unknown as WorkerLike;
+    const start: WorkerStart = {
+      table: this.#tableAddress.toString(),
+      solo: this.#multiplexed ? -1 : index,
+    };
+    worker.onmessage = (event: MessageEvent) => {
+      if (event.data === "ready") {
+        worker!.postMessage(start);
+        return;
+      }
+      const finished = event.data as number[];
+      for (let i = 0; i < finished.length; i += 2) this.#finished(finished[i], finished[i + 1]);
+    };
+    worker.onerror = (event: Event) => {
+      // A broken worker would leave waits hanging: fail loudly instead.
+      const message = (event as ErrorEvent).message ?? "unknown error";
+      throw new Error(`The worker that serves async waits failed: ${message}`);
+    };
+    if (!this.#referenced) worker.unref?.();
+    this.#workers[index] = worker;
+    return worker;
+  }
+
+  #reference(): void {
+    if (this.#referenced) return;
+    this.#referenced = true;
+    for (const worker of this.#workers) worker?.ref?.();
+  }
+
+  #unreference(): void {
+    if (!this.#referenced) return;
+    this.#referenced = false;
+    for (const worker of this.#workers) worker?.unref?.();
+  }
+}
+
+/** How many waits can be in flight at once without futex_waitv. */
+const SOLO_WORKERS = 64;
+
+/** The FUTEX_WAKE_BITSET bit a solo worker's wait uses. */
+export function soloBit(slot: number): number {
+  return 2 ** (slot % 32);
+}
+
+let probed: boolean | undefined;
+let forced: boolean | undefined;
+
+/** Whether this kernel has futex_waitv (probed once). */
+function futexWaitvAvailable(): boolean {
+  if (forced !== undefined) return forced;
+  if (probed === undefined) {
+    // No entries is EINVAL where the call exists, ENOSYS where it does not.
+    const result = libc.syscall(platform.SYS_futex_waitv, null, 0, 0, null, null, 0);
+    probed = !(Number(result) === -1 && errno() === platform.ENOSYS);
+  }
+  return probed;
+}
+
+let instance: Waiters | undefined;
+
+function waiters(): Waiters {
+  instance ??= new Waiters();
+  return instance;
+}
+
+/**
+ * For tests: choose the Bun design before the first async wait (`true`:
+ * futex_waitv, `false`: one worker per wait, `undefined`: probe the kernel).
+ */
+export function _forceMultiplexing(value: boolean | undefined): void {
+  forced = value;
+}

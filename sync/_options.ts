@@ -1,0 +1,128 @@
+/**
+ * Argument checks and the errors that end a wait, shared by every primitive.
+ *
+ * Waits end in two ways besides success, and both reject with a
+ * `DOMException`, the error type both runtimes and the web platform already
+ * use for them:
+ * - `name === "TimeoutError"` when the `timeout` passes;
+ * - `name === "AbortError"` when the `signal` aborts. A plain `abort()` gives
+ *   the signal's own reason (already an AbortError); any other reason is kept
+ *   as `cause` of a new AbortError, so the name is always "AbortError".
+ *
+ * @module
+ */
+import type { SharedRegion } from "../ffi/region.ts";
+import { ClosedError } from "../ffi/errors.ts";
+import { describe, validateInteger, validateOptions } from "../ffi/_validate.ts";
+
+/** Options of every `*Async` wait. */
+export interface WaitOptions {
+  /**
+   * Milliseconds to wait at most; `Infinity` (the default) waits until
+   * success or abort. The promise rejects with a `DOMException` named
+   * `"TimeoutError"` no earlier than this.
+   */
+  timeout?: number;
+  /** Aborting rejects the wait with a `DOMException` named `"AbortError"`. */
+  signal?: AbortSignal;
+}
+
+/** A checked `WaitOptions`. */
+export interface CheckedWait {
+  timeout: number;
+  signal: AbortSignal | undefined;
+}
+
+/** Checks a timeout in milliseconds: a number >= 0, `Infinity` allowed. */
+export function validateTimeout(value: unknown, argument: string): asserts value is number {
+  if (typeof value !== "number") {
+    throw new TypeError(`${argument} must be a number of milliseconds, got ${describe(value)}`);
+  }
+  if (Number.isNaN(value) || value < 0) {
+    throw new RangeError(`${argument} must be 0 or more milliseconds, got ${value}`);
+  }
+}
+
+/** Checks and defaults the options of an `*Async` wait. */
+export function checkWaitOptions(options: unknown): CheckedWait {
+  validateOptions(options);
+  const given = options as WaitOptions | undefined;
+  const timeout: unknown = given?.timeout ?? Infinity;
+  validateTimeout(timeout, "options.timeout");
+  const signal: unknown = given?.signal;
+  if (signal !== undefined && !(signal instanceof AbortSignal)) {
+    throw new TypeError(`options.signal must be an AbortSignal, got ${describe(signal)}`);
+  }
+  return { timeout, signal };
+}
+
+/** The rejection of a wait whose timeout passed. */
+export function timeoutError(what: string, timeout: number): DOMException {
+  return new DOMException(`Timed out after ${timeout} ms waiting for ${what}`, "TimeoutError");
+}
+
+/** The rejection of a wait whose signal aborted. */
+export function abortError(signal: AbortSignal, what: string): DOMException {
+  const reason: unknown = signal.reason;
+  if (reason instanceof DOMException && reason.name === "AbortError") return reason;
+  const error = new DOMException(`The wait for ${what} was aborted`, "AbortError");
+  Object.defineProperty(error, "cause", { value: reason, configurable: true, writable: true });
+  return error;
+}
+
+/**
+ * Checks that `byteLength` bytes at `byteOffset`, aligned to `alignment`, fit
+ * in `region`, before any system call touches it.
+ */
+export function checkPlace(
+  region: unknown,
+  byteOffset: unknown,
+  byteLength: number,
+  alignment: number,
+  what: string,
+): asserts region is SharedRegion {
+  if (
+    region === null || typeof region !== "object" ||
+    typeof (region as SharedRegion).unsafePointer !== "function" ||
+    typeof (region as SharedRegion).view !== "function"
+  ) {
+    throw new TypeError(
+      `region must be a SharedRegion (SharedMemory, SysVSharedMemory or MappedFile), got ${
+        describe(region)
+      }`,
+    );
+  }
+  const shared = region as SharedRegion;
+  if (shared.closed) throw new ClosedError("the region");
+  // A read-only mapping faults on the first atomic write; a copy-on-write
+  // one (readOnly SharedMemory, private MappedFile) would keep the writes
+  // to itself. Either way the primitive would not be shared.
+  const flags = region as { readOnly?: unknown; private?: unknown };
+  if (flags.readOnly === true || flags.private === true) {
+    throw new TypeError(
+      `region is ${
+        flags.readOnly === true ? "read-only" : "private (copy-on-write)"
+      }: a ${what} there would not be shared with other processes`,
+    );
+  }
+  if (typeof byteOffset !== "number") {
+    throw new TypeError(`byteOffset must be a number, got ${describe(byteOffset)}`);
+  }
+  if (shared.size < byteLength) {
+    throw new RangeError(
+      `region of ${shared.size} bytes is too small for a ${what} (${byteLength} bytes)`,
+    );
+  }
+  validateInteger(byteOffset, "byteOffset", 0, shared.size - byteLength);
+  if (byteOffset % alignment !== 0) {
+    throw new RangeError(
+      `byteOffset must be a multiple of ${alignment} for a ${what}, got ${byteOffset}`,
+    );
+  }
+}
+
+/** Checks a millisecond timeout of a blocking call (`tryWait(timeoutMs)`). */
+export function checkTimeoutMs(value: unknown, argument = "timeoutMs"): number {
+  validateTimeout(value, argument);
+  return value;
+}

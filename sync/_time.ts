@@ -1,0 +1,43 @@
+/**
+ * Clocks for timeouts. Deadlines are CLOCK_MONOTONIC milliseconds, the clock
+ * futex waits take, so a deadline computed here can be handed to the kernel
+ * as is; `realtimeMs` exists only for `sem_timedwait`, whose deadline POSIX
+ * fixes to CLOCK_REALTIME.
+ *
+ * @module
+ */
+import { libc, platform } from "../ffi/_libc.ts";
+
+const cell = new Uint32Array(4);
+
+function read(clock: number): number {
+  libc.clock_gettime(clock, cell);
+  return (cell[0] + cell[1] * 0x1_0000_0000) * 1000 + cell[2] / 1e6;
+}
+
+/** CLOCK_MONOTONIC in milliseconds (fractional). */
+export function monotonicMs(): number {
+  return read(platform.CLOCK_MONOTONIC);
+}
+
+/** CLOCK_REALTIME in milliseconds (fractional). */
+export function realtimeMs(): number {
+  return read(platform.CLOCK_REALTIME);
+}
+
+/**
+ * Writes `ms` as a `struct timespec` (LP64: two 64-bit fields) into `out`,
+ * rounding up to the next nanosecond so that a wait never ends early.
+ */
+export function writeTimespec(out: Uint32Array, ms: number): void {
+  let seconds = Math.floor(ms / 1000);
+  let nanos = Math.ceil((ms - seconds * 1000) * 1e6);
+  if (nanos >= 1e9) {
+    seconds += 1;
+    nanos -= 1e9;
+  }
+  out[0] = seconds % 0x1_0000_0000;
+  out[1] = Math.floor(seconds / 0x1_0000_0000);
+  out[2] = nanos;
+  out[3] = 0;
+}

@@ -1,0 +1,79 @@
+/**
+ * The loop behind every `*Async` wait. The JS thread polls (tries to take the
+ * unit, the lock, the value); when that fails it names a futex word and the
+ * value it saw, and another thread sleeps until the word changes, someone
+ * wakes it, or a slice of time passes; then the JS thread polls again.
+ *
+ * Everything that changes shared state happens in `poll`, on the JS thread,
+ * and never after the wait was given up: an abort or a timeout cannot take a
+ * unit that nobody receives.
+ *
+ * @module
+ */
+import type { UnsafePointer } from "../ffi/_backend.ts";
+import { futexWaitAsync, type PendingWait } from "./_offthread.ts";
+import { abortError, type CheckedWait, timeoutError } from "./_options.ts";
+import { monotonicMs } from "./_time.ts";
+
+/** What `poll` answers when it could not finish: sleep on this word. */
+export interface Sleep {
+  readonly word: UnsafePointer;
+  readonly expected: number;
+}
+
+/** One waiting operation, driven by `waitLoop`. */
+export interface Waiting<T> {
+  /** Names the object in messages, e.g. `semaphore "/jobs"`. */
+  readonly what: string;
+  /** The longest one sleep lasts before `poll` runs again. */
+  readonly sliceMs: number;
+  /**
+   * Tries once, on the JS thread. `sliceEnded` is true when the previous sleep
+   * lasted its whole slice (nobody woke it). Returns `{ value }` when done.
+   */
+  poll(sliceEnded: boolean): { value: T } | Sleep;
+  /** Called once when the wait ends without a value (timeout, abort, error). */
+  abandon(): void;
+}
+
+const NEVER = new Promise<never>(() => {});
+
+/** Runs `waiting` until it yields a value, times out or is aborted. */
+export async function waitLoop<T>(waiting: Waiting<T>, options: CheckedWait): Promise<T> {
+  const { timeout, signal } = options;
+  const deadline = timeout === Infinity ? Infinity : monotonicMs() + timeout;
+  if (signal?.aborted) throw abortError(signal, waiting.what);
+
+  let current: PendingWait | null = null;
+  let onAbort: (() => void) | undefined;
+  let aborted: Promise<never> = NEVER;
+  if (signal !== undefined) {
+    aborted = new Promise<never>((_, reject) => {
+      onAbort = () => {
+        current?.cancel();
+        reject(abortError(signal, waiting.what));
+      };
+    });
+    aborted.catch(() => {});
+    signal.addEventListener("abort", onAbort!, { once: true });
+  }
+  try {
+    let sliceEnded = false;
+    for (;;) {
+      const step = waiting.poll(sliceEnded);
+      if ("value" in step) return step.value;
+      const now = monotonicMs();
+      if (now >= deadline) throw timeoutError(waiting.what, timeout);
+      const until = Math.min(deadline, now + waiting.sliceMs);
+      current = futexWaitAsync(step.word, step.expected, until);
+      await Promise.race([current.done, aborted]);
+      current = null;
+      sliceEnded = until < deadline && monotonicMs() >= until;
+    }
+  } catch (error) {
+    waiting.abandon();
+    throw error;
+  } finally {
+    if (onAbort !== undefined) signal!.removeEventListener("abort", onAbort);
+  }
+}

@@ -1,0 +1,254 @@
+/**
+ * A 32-bit flag in shared memory that processes wait on: the
+ * `written_by_you` handshake, without polling.
+ *
+ * @module
+ */
+import type { UnsafePointer } from "../ffi/_backend.ts";
+import { ClosedError } from "../ffi/errors.ts";
+import type { SharedRegion } from "../ffi/region.ts";
+import { validateInteger } from "../ffi/_validate.ts";
+import { futexWait, futexWake, WAKE_ALL } from "./_futex.ts";
+import { checkPlace, checkTimeoutMs, checkWaitOptions, type WaitOptions } from "./_options.ts";
+import { monotonicMs } from "./_time.ts";
+import { waitLoop } from "./_wait_loop.ts";
+
+/**
+ * How long a waiter sleeps before it looks at the word again on its own.
+ * `set()` wakes waiters at once; this bounds how late a writer that only
+ * stores the int (a C program doing `shared->written_by_you = 1;`) is seen.
+ */
+const NOTICE_MS = 20;
+
+const INT32_MIN = -0x8000_0000;
+const INT32_MAX = 0x7fff_ffff;
+
+/**
+ * A plain C `int` at a fixed offset of a shared region, like `int
+ * written_by_you` in the classic `struct shared_use_st`, that processes
+ * wait on without spinning.
+ *
+ * `set(v)` stores `v` and wakes every waiter (`futex(FUTEX_WAKE)`).
+ * `waitFor(v)` sleeps in the kernel (`futex(FUTEX_WAIT)`) until the word
+ * holds `v`. Because the word is only an `int`, a C program that just
+ * assigns it (no wake-up) is fine too: waiters also look again every
+ * {@linkcode Flag.noticeMs} ms, so such a store is noticed within that
+ * delay (plus scheduling). C code that wants instant wake-ups calls
+ * `syscall(SYS_futex, &flag, FUTEX_WAKE, INT_MAX, 0, 0, 0)` after storing.
+ *
+ * @example The shared_use_st handshake
+ * ```ts
+ * import { Flag, SharedMemory } from "../mod.ts";
+ *
+ * using shm = SharedMemory.create(`/doc-flag-${Date.now()}`, 4096);
+ * const writtenByYou = Flag.init(shm, 0); // offset 0, like the C struct
+ * const text = shm.view(Uint8Array, 4, 2048);
+ *
+ * // Writer (usually another process): wait until the reader is done, write, raise.
+ * await writtenByYou.waitForAsync(0, { timeout: 1000 });
+ * text.set(new TextEncoder().encode("hello\0"));
+ * writtenByYou.set(1);
+ *
+ * // Reader: wait for the flag, read, hand the buffer back.
+ * await writtenByYou.waitForAsync(1);
+ * writtenByYou.set(0);
+ * shm.unlink();
+ * ```
+ */
+export class Flag {
+  /** Bytes a flag occupies: one `int`. */
+  static readonly byteLength: number = 4;
+  /** The alignment `byteOffset` needs. */
+  static readonly alignment: number = 4;
+  /** The longest a plain store (without a wake-up) goes unnoticed, in ms. */
+  static readonly noticeMs: number = NOTICE_MS;
+
+  readonly #region: SharedRegion;
+  readonly #byteOffset: number;
+  #pointer: UnsafePointer;
+  #word: Int32Array;
+  readonly #what: string;
+
+  private constructor(region: SharedRegion, byteOffset: number) {
+    this.#region = region;
+    this.#byteOffset = byteOffset;
+    this.#pointer = region.unsafePointer(byteOffset);
+    this.#word = region.view(Int32Array, byteOffset, 1);
+    this.#what = `the flag at byte ${byteOffset}`;
+  }
+
+  /**
+   * Stores `value` (default 0) at `byteOffset` of `region` and returns the
+   * flag. Like any store, this wakes nobody needlessly: it wakes waiters.
+   *
+   * @param region Any shared region.
+   * @param byteOffset A multiple of 4.
+   * @param value A 32-bit signed integer. Default 0.
+   * @throws {TypeError|RangeError} On a bad region, offset or value.
+   *
+   * @example
+   * ```ts
+   * import { Flag, SharedMemory } from "../mod.ts";
+   * using shm = SharedMemory.create(`/doc-flag-init-${Date.now()}`, 4096);
+   * const ready = Flag.init(shm, 8, 0);
+   * console.assert(ready.value === 0);
+   * shm.unlink();
+   * ```
+   */
+  static init(region: SharedRegion, byteOffset: number, value: number = 0): Flag {
+    checkPlace(region, byteOffset, 4, 4, "flag");
+    validateInteger(value, "value", INT32_MIN, INT32_MAX);
+    const flag = new Flag(region, byteOffset);
+    flag.set(value);
+    return flag;
+  }
+
+  /**
+   * Uses the flag at `byteOffset` of `region` as it is (any `int` there,
+   * written by us or by C).
+   *
+   * @param region The region holding the flag.
+   * @param byteOffset A multiple of 4.
+   * @throws {TypeError|RangeError} On a bad region or offset.
+   *
+   * @example
+   * ```ts
+   * import { Flag, SharedMemory } from "../mod.ts";
+   * using shm = SharedMemory.create(`/doc-flag-attach-${Date.now()}`, 4096);
+   * shm.view(Int32Array)[0] = 7; // e.g. a C program's plain store
+   * console.assert(Flag.attach(shm, 0).value === 7);
+   * shm.unlink();
+   * ```
+   */
+  static attach(region: SharedRegion, byteOffset: number): Flag {
+    checkPlace(region, byteOffset, 4, 4, "flag");
+    return new Flag(region, byteOffset);
+  }
+
+  // A closed region throws; a remapped one is looked up again.
+  #use(): Int32Array {
+    if (this.#word.length === 0 || this.#region.closed) {
+      if (this.#region.closed) throw new ClosedError(`${this.#what} (its region)`);
+      this.#pointer = this.#region.unsafePointer(this.#byteOffset);
+      this.#word = this.#region.view(Int32Array, this.#byteOffset, 1);
+    }
+    return this.#word;
+  }
+
+  /** The region this flag lives in. */
+  get region(): SharedRegion {
+    return this.#region;
+  }
+
+  /** Where in the region it lives. */
+  get byteOffset(): number {
+    return this.#byteOffset;
+  }
+
+  /**
+   * The word's current value (an atomic load).
+   *
+   * @example
+   * ```ts
+   * import { Flag, SharedMemory } from "../mod.ts";
+   * using shm = SharedMemory.create(`/doc-flag-value-${Date.now()}`, 4096);
+   * const flag = Flag.init(shm, 0, 3);
+   * console.assert(flag.value === 3);
+   * shm.unlink();
+   * ```
+   */
+  get value(): number {
+    return Atomics.load(this.#use(), 0);
+  }
+
+  /**
+   * Stores `value` and wakes every process and thread waiting on the flag.
+   *
+   * @param value A 32-bit signed integer.
+   * @throws {TypeError|RangeError} If `value` is not one.
+   *
+   * @example
+   * ```ts
+   * import { Flag, SharedMemory } from "../mod.ts";
+   * using shm = SharedMemory.create(`/doc-flag-set-${Date.now()}`, 4096);
+   * const flag = Flag.init(shm, 0);
+   * flag.set(1);
+   * console.assert(flag.waitFor(1, 0));
+   * shm.unlink();
+   * ```
+   */
+  set(value: number): void {
+    validateInteger(value, "value", INT32_MIN, INT32_MAX);
+    Atomics.store(this.#use(), 0, value);
+    futexWake(this.#pointer, WAKE_ALL);
+  }
+
+  /**
+   * Blocks this thread until the flag holds `value`, or `timeoutMs` passes.
+   *
+   * @param value The value to wait for.
+   * @param timeoutMs Milliseconds at most; default `Infinity`. 0 only checks.
+   * @returns True when the flag holds `value`; false on timeout, which never
+   *   comes before `timeoutMs` has passed on the monotonic clock.
+   *
+   * @example
+   * ```ts
+   * import { Flag, SharedMemory } from "../mod.ts";
+   * using shm = SharedMemory.create(`/doc-flag-wait-${Date.now()}`, 4096);
+   * const flag = Flag.init(shm, 0, 0);
+   * console.assert(flag.waitFor(0));
+   * console.assert(!flag.waitFor(1, 15));
+   * shm.unlink();
+   * ```
+   */
+  waitFor(value: number, timeoutMs: number = Infinity): boolean {
+    validateInteger(value, "value", INT32_MIN, INT32_MAX);
+    checkTimeoutMs(timeoutMs);
+    const deadline = timeoutMs === Infinity ? Infinity : monotonicMs() + timeoutMs;
+    for (;;) {
+      const seen = Atomics.load(this.#use(), 0);
+      if (seen === value) return true;
+      const now = monotonicMs();
+      if (now >= deadline) return false;
+      futexWait(this.#pointer, seen, Math.min(deadline, now + NOTICE_MS));
+    }
+  }
+
+  /**
+   * Waits until the flag holds `value` without blocking the event loop.
+   * Rejects with a `DOMException` named `"TimeoutError"` after `timeout` ms or
+   * `"AbortError"` when `signal` aborts.
+   *
+   * @param value The value to wait for.
+   * @param options `timeout` in ms (default `Infinity`) and `signal`.
+   *
+   * @example
+   * ```ts
+   * import { Flag, SharedMemory } from "../mod.ts";
+   * using shm = SharedMemory.create(`/doc-flag-async-${Date.now()}`, 4096);
+   * const flag = Flag.init(shm, 0);
+   * setTimeout(() => flag.set(2), 5);
+   * await flag.waitForAsync(2, { timeout: 5000 });
+   * shm.unlink();
+   * ```
+   */
+  waitForAsync(value: number, options?: WaitOptions): Promise<void> {
+    try {
+      validateInteger(value, "value", INT32_MIN, INT32_MAX);
+      const checked = checkWaitOptions(options);
+      return waitLoop({
+        what: this.#what,
+        sliceMs: NOTICE_MS,
+        poll: () => {
+          const seen = Atomics.load(this.#use(), 0);
+          return seen === value ? DONE : { word: this.#pointer, expected: seen };
+        },
+        abandon: () => {},
+      }, checked);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+}
+
+const DONE = { value: undefined };

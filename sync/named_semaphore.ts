@@ -1,0 +1,413 @@
+/**
+ * A named POSIX semaphore: `sem_open`, visible to every process as
+ * `/dev/shm/sem.NAME` on Linux.
+ *
+ * @module
+ */
+import type { UnsafePointer } from "../ffi/_backend.ts";
+import { backend, errno, libc, platform } from "../ffi/_libc.ts";
+import { ClosedError, ErrnoError } from "../ffi/errors.ts";
+import {
+  cString,
+  validateBoolean,
+  validateInteger,
+  validateIpcName,
+  validateMode,
+  validateOptions,
+} from "../ffi/_validate.ts";
+import { futexWake, WAKE_ALL } from "./_futex.ts";
+import { checkTimeoutMs, checkWaitOptions, type WaitOptions } from "./_options.ts";
+import {
+  type SemaphoreAccess,
+  semPost,
+  semTryWait,
+  semValue,
+  semWait,
+  semWaitAsync,
+} from "./_sem_ops.ts";
+
+/** Options for {@linkcode NamedSemaphore.create}. */
+export interface NamedSemaphoreCreateOptions {
+  /** Permission bits, filtered by the umask. Default 0o600 (owner only). */
+  mode?: number;
+  /**
+   * Fail with EEXIST if the name is taken (O_EXCL). Default true. With false
+   * an existing semaphore is opened and `value` is ignored.
+   */
+  exclusive?: boolean;
+}
+
+/** Options for {@linkcode NamedSemaphore.openOrCreate}. */
+export interface NamedSemaphoreOpenOrCreateOptions {
+  /** Permission bits when this call creates it. Default 0o600. */
+  mode?: number;
+}
+
+const DEFAULT_MODE = 0o600;
+/** glibc and musl store `/NAME` as `/dev/shm/sem.NAME`: four more bytes. */
+const PREFIX_BYTES = 4;
+/** sem_open's failure value, SEM_FAILED, is a null pointer on glibc and musl. */
+const SEM_FAILED = 0n;
+
+// Closes handles whose object was dropped without close(). It only releases
+// this process's mapping; the name is never unlinked behind anyone's back.
+const finalizer = new FinalizationRegistry<bigint>((address) => {
+  libc.sem_close(backend.pointer(address));
+});
+
+/**
+ * A named counting semaphore (`sem_open`). Any process that opens the same
+ * name, in any language, shares it; the name stays until someone calls
+ * `unlink()`, even after every process closed it.
+ *
+ * Operations are those of {@linkcode Semaphore}: `wait()`, `tryWait()`,
+ * `waitAsync()`, `post()` and `value`.
+ *
+ * @example A lock shared by name
+ * ```ts
+ * import { NamedSemaphore } from "../mod.ts";
+ *
+ * const name = `/doc-named-${Date.now()}`;
+ * using sem = NamedSemaphore.openOrCreate(name, 1);
+ * sem.wait();
+ * try {
+ *   // ... the critical section ...
+ * } finally {
+ *   sem.post();
+ * }
+ * NamedSemaphore.unlink(name);
+ * ```
+ */
+export class NamedSemaphore implements Disposable {
+  readonly #name: string;
+  readonly #created: boolean;
+  #pointer: UnsafePointer | null;
+  #words: Int32Array;
+  readonly #access: SemaphoreAccess;
+
+  private constructor(name: string, address: bigint, created: boolean) {
+    this.#name = name;
+    this.#created = created;
+    this.#pointer = backend.pointer(address);
+    this.#words = new Int32Array(backend.arrayBuffer(address, platform.SEM_T_SIZE));
+    this.#access = {
+      what: `semaphore "${name}"`,
+      path: name,
+      use: () => this.#use(),
+      words: () => this.#words,
+      registered: new Set(),
+    };
+    finalizer.register(this, address, this.#access);
+  }
+
+  /**
+   * Creates a semaphore with an initial `value` and opens it.
+   *
+   * @param name `/` followed by up to 249 bytes, no other `/`.
+   * @param value The initial count, 0 to 2147483647.
+   * @param options `mode` (default 0o600) and `exclusive` (default true).
+   * @returns The open semaphore; `created` tells whether this call made it.
+   * @throws {TypeError|RangeError} On a bad name, value or option.
+   * @throws {ErrnoError} `EEXIST` if the name is taken and `exclusive`.
+   *
+   * @example
+   * ```ts
+   * import { NamedSemaphore } from "../mod.ts";
+   * using sem = NamedSemaphore.create(`/doc-named-create-${Date.now()}`, 2);
+   * console.assert(sem.created && sem.value === 2);
+   * sem.unlink();
+   * ```
+   */
+  static create(
+    name: string,
+    value: number,
+    options?: NamedSemaphoreCreateOptions,
+  ): NamedSemaphore {
+    validateIpcName(name, "name", PREFIX_BYTES);
+    validateInteger(value, "value", 0, platform.SEM_VALUE_MAX);
+    validateOptions(options);
+    const mode = options?.mode ?? DEFAULT_MODE;
+    validateMode(mode);
+    validateBoolean(options?.exclusive, "options.exclusive");
+    if (options?.exclusive === false) return NamedSemaphore.#openOrCreate(name, value, mode);
+    const { O_CREAT, O_EXCL } = platform;
+    const address = libc.sem_open(cString(name), O_CREAT | O_EXCL, mode, value);
+    if (address === SEM_FAILED) {
+      throw new ErrnoError(errno(), "sem_open", `create semaphore "${name}"`, name);
+    }
+    return new NamedSemaphore(name, address, true);
+  }
+
+  /**
+   * Opens an existing semaphore.
+   *
+   * @param name The semaphore's name.
+   * @throws {ErrnoError} `ENOENT` if there is none by that name.
+   *
+   * @example
+   * ```ts
+   * import { NamedSemaphore } from "../mod.ts";
+   * const name = `/doc-named-open-${Date.now()}`;
+   * using made = NamedSemaphore.create(name, 0);
+   * using seen = NamedSemaphore.open(name);
+   * made.post();
+   * console.assert(seen.tryWait() && !seen.created);
+   * made.unlink();
+   * ```
+   */
+  static open(name: string): NamedSemaphore {
+    validateIpcName(name, "name", PREFIX_BYTES);
+    const address = libc.sem_open(cString(name), 0, 0, 0);
+    if (address === SEM_FAILED) {
+      throw new ErrnoError(errno(), "sem_open", `open semaphore "${name}"`, name);
+    }
+    return new NamedSemaphore(name, address, false);
+  }
+
+  /**
+   * Opens the semaphore, creating it with `value` if it does not exist.
+   * Exactly one of several racing processes sees `created === true`.
+   *
+   * @param name The semaphore's name.
+   * @param value The initial count if this call creates it.
+   * @param options `mode` when creating (default 0o600).
+   *
+   * @example
+   * ```ts
+   * import { NamedSemaphore } from "../mod.ts";
+   * const name = `/doc-named-ooc-${Date.now()}`;
+   * using a = NamedSemaphore.openOrCreate(name, 1);
+   * using b = NamedSemaphore.openOrCreate(name, 1);
+   * console.assert(a.created && !b.created);
+   * NamedSemaphore.unlink(name);
+   * ```
+   */
+  static openOrCreate(
+    name: string,
+    value: number,
+    options?: NamedSemaphoreOpenOrCreateOptions,
+  ): NamedSemaphore {
+    validateIpcName(name, "name", PREFIX_BYTES);
+    validateInteger(value, "value", 0, platform.SEM_VALUE_MAX);
+    validateOptions(options);
+    const mode = options?.mode ?? DEFAULT_MODE;
+    validateMode(mode);
+    return NamedSemaphore.#openOrCreate(name, value, mode);
+  }
+
+  static #openOrCreate(name: string, value: number, mode: number): NamedSemaphore {
+    const { O_CREAT, O_EXCL, EEXIST, ENOENT } = platform;
+    const path = cString(name);
+    // Loop because the name can be unlinked between the two attempts.
+    for (let attempt = 0; attempt < 100; attempt++) {
+      const made = libc.sem_open(path, O_CREAT | O_EXCL, mode, value);
+      if (made !== SEM_FAILED) return new NamedSemaphore(name, made, true);
+      const code = errno();
+      if (code !== EEXIST) {
+        throw new ErrnoError(code, "sem_open", `create semaphore "${name}"`, name);
+      }
+      const existing = libc.sem_open(path, 0, 0, 0);
+      if (existing !== SEM_FAILED) return new NamedSemaphore(name, existing, false);
+      const again = errno();
+      if (again !== ENOENT) {
+        throw new ErrnoError(again, "sem_open", `open semaphore "${name}"`, name);
+      }
+    }
+    throw new ErrnoError(
+      platform.EAGAIN,
+      "sem_open",
+      `open or create semaphore "${name}" (it kept vanishing)`,
+      name,
+    );
+  }
+
+  /**
+   * Removes the name (`sem_unlink`). Processes that have it open keep using
+   * it; the next `open` of the name fails, the next `create` makes a new one.
+   *
+   * @throws {ErrnoError} `ENOENT` if there is none by that name.
+   *
+   * @example
+   * ```ts
+   * import { NamedSemaphore } from "../mod.ts";
+   * const name = `/doc-named-unlink-${Date.now()}`;
+   * NamedSemaphore.create(name, 0).close();
+   * NamedSemaphore.unlink(name);
+   * ```
+   */
+  static unlink(name: string): void {
+    validateIpcName(name, "name", PREFIX_BYTES);
+    if (libc.sem_unlink(cString(name)) !== 0) {
+      throw new ErrnoError(errno(), "sem_unlink", `unlink semaphore "${name}"`, name);
+    }
+  }
+
+  #use(): UnsafePointer {
+    if (this.#pointer === null) throw new ClosedError(this.#access.what);
+    return this.#pointer;
+  }
+
+  /** The name it was opened by, e.g. `"/jobs"`. */
+  get name(): string {
+    return this.#name;
+  }
+
+  /** True if this call created the semaphore. */
+  get created(): boolean {
+    return this.#created;
+  }
+
+  /** True after `close()`. */
+  get closed(): boolean {
+    return this.#pointer === null;
+  }
+
+  /**
+   * The current count (`sem_getvalue`); stale as soon as it returns when
+   * other processes use the semaphore.
+   *
+   * @example
+   * ```ts
+   * import { NamedSemaphore } from "../mod.ts";
+   * using sem = NamedSemaphore.create(`/doc-named-value-${Date.now()}`, 5);
+   * console.assert(sem.value === 5);
+   * sem.unlink();
+   * ```
+   */
+  get value(): number {
+    return semValue(this.#use(), this.#access);
+  }
+
+  /**
+   * Takes one unit, blocking this thread until one is free (`sem_wait`,
+   * retried on EINTR).
+   *
+   * @throws {ClosedError} After `close()`.
+   *
+   * @example
+   * ```ts
+   * import { NamedSemaphore } from "../mod.ts";
+   * using sem = NamedSemaphore.create(`/doc-named-wait-${Date.now()}`, 1);
+   * sem.wait();
+   * console.assert(sem.value === 0);
+   * sem.unlink();
+   * ```
+   */
+  wait(): void {
+    semWait(this.#use(), this.#access);
+  }
+
+  /**
+   * Takes one unit if one is free now or within `timeoutMs`; false never
+   * comes before `timeoutMs` has passed.
+   *
+   * @param timeoutMs Milliseconds to wait at most; 0 (default) does not wait.
+   * @returns Whether a unit was taken.
+   *
+   * @example
+   * ```ts
+   * import { NamedSemaphore } from "../mod.ts";
+   * using sem = NamedSemaphore.create(`/doc-named-try-${Date.now()}`, 0);
+   * console.assert(!sem.tryWait(10));
+   * sem.unlink();
+   * ```
+   */
+  tryWait(timeoutMs: number = 0): boolean {
+    checkTimeoutMs(timeoutMs);
+    return semTryWait(this.#use(), timeoutMs, this.#access);
+  }
+
+  /**
+   * Takes one unit without blocking the event loop; rejects with a
+   * `DOMException` named `"TimeoutError"` or `"AbortError"`, in which case
+   * no unit was taken.
+   *
+   * @param options `timeout` in ms (default `Infinity`) and `signal`.
+   *
+   * @example
+   * ```ts
+   * import { NamedSemaphore } from "../mod.ts";
+   * using sem = NamedSemaphore.create(`/doc-named-async-${Date.now()}`, 0);
+   * const controller = new AbortController();
+   * const waiting = sem.waitAsync({ signal: controller.signal });
+   * controller.abort();
+   * await waiting.catch((error) => console.assert(error.name === "AbortError"));
+   * sem.unlink();
+   * ```
+   */
+  waitAsync(options?: WaitOptions): Promise<void> {
+    try {
+      return semWaitAsync(this.#access, checkWaitOptions(options));
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+
+  /**
+   * Gives back one unit, waking one waiter in any process.
+   *
+   * @throws {ErrnoError} `EOVERFLOW` past 2147483647.
+   *
+   * @example
+   * ```ts
+   * import { NamedSemaphore } from "../mod.ts";
+   * using sem = NamedSemaphore.create(`/doc-named-post-${Date.now()}`, 0);
+   * sem.post();
+   * console.assert(sem.value === 1);
+   * sem.unlink();
+   * ```
+   */
+  post(): void {
+    semPost(this.#use(), this.#access);
+  }
+
+  /**
+   * Closes this process's handle (`sem_close`); the semaphore and its name
+   * stay. Pending async waits of this object reject with `ClosedError`.
+   * Calling it again does nothing.
+   *
+   * @example
+   * ```ts
+   * import { NamedSemaphore } from "../mod.ts";
+   * const sem = NamedSemaphore.create(`/doc-named-close-${Date.now()}`, 0);
+   * sem.close();
+   * sem.close();
+   * console.assert(sem.closed);
+   * NamedSemaphore.unlink(sem.name);
+   * ```
+   */
+  close(): void {
+    const pointer = this.#pointer;
+    if (pointer === null) return;
+    for (const withdraw of this.#access.registered) withdraw();
+    finalizer.unregister(this.#access);
+    this.#pointer = null;
+    const words = this.#words;
+    this.#words = new Int32Array(0);
+    (words.buffer as ArrayBuffer & { transfer(length: number): ArrayBuffer }).transfer(0);
+    // Wake this object's sleepers so that they notice the close at once.
+    futexWake(pointer, WAKE_ALL);
+    if (libc.sem_close(pointer) !== 0) {
+      throw new ErrnoError(errno(), "sem_close", `close ${this.#access.what}`, this.#name);
+    }
+  }
+
+  /**
+   * Removes this semaphore's name; see the static {@linkcode NamedSemaphore.unlink}.
+   *
+   * @example
+   * ```ts
+   * import { NamedSemaphore } from "../mod.ts";
+   * using sem = NamedSemaphore.create(`/doc-named-unlink2-${Date.now()}`, 0);
+   * sem.unlink();
+   * ```
+   */
+  unlink(): void {
+    NamedSemaphore.unlink(this.#name);
+  }
+
+  /** Same as `close()`, for `using`. */
+  [Symbol.dispose](): void {
+    this.close();
+  }
+}
