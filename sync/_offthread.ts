@@ -78,9 +78,58 @@ export function futexWaitAsync(
   expected: number,
   deadlineMs: number,
 ): PendingWait {
-  if (libcAsync !== null) return denoWait(word, expected, deadlineMs);
-  return waiters().wait(word, expected, deadlineMs);
+  // Waits for the same word and value share one sleeper, so that ten
+  // waiters on one semaphore cost one sleeping thread and one wake-up per
+  // slice, not ten. A waiter joins a sleep that ends no later than its own
+  // deadline (an early return only makes it poll again).
+  const address = addressOf(word);
+  let byValue = shared.get(address);
+  const existing = byValue?.get(expected);
+  if (existing !== undefined && existing.deadlineMs <= deadlineMs) {
+    existing.joined += 1;
+    return existing.join();
+  }
+  const sleeper = libcAsync !== null
+    ? denoWait(word, expected, deadlineMs)
+    : waiters().wait(word, expected, deadlineMs, address);
+  const entry: Shared = {
+    deadlineMs,
+    joined: 1,
+    join: () => {
+      let left = false;
+      return {
+        done: sleeper.done,
+        cancel: () => {
+          if (left) return;
+          left = true;
+          entry.joined -= 1;
+          if (entry.joined === 0) sleeper.cancel();
+        },
+      };
+    },
+  };
+  if (byValue === undefined) {
+    byValue = new Map();
+    shared.set(address, byValue);
+  }
+  byValue.set(expected, entry);
+  sleeper.done.then(() => {
+    const current = shared.get(address);
+    if (current?.get(expected) !== entry) return;
+    current.delete(expected);
+    if (current.size === 0) shared.delete(address);
+  });
+  return entry.join();
 }
+
+interface Shared {
+  readonly deadlineMs: number;
+  joined: number;
+  join(): PendingWait;
+}
+
+/** Sleeps in flight, by address and expected value. */
+const shared = new Map<bigint, Map<number, Shared>>();
 
 // ---------------------------------------------------------------------------
 // Bun: Workers that sleep for the JS thread.
@@ -139,11 +188,11 @@ class Waiters {
     for (let slot = slots - 1; slot >= 0; slot--) this.#free.push(slot);
   }
 
-  wait(word: UnsafePointer, expected: number, deadlineMs: number): PendingWait {
+  wait(word: UnsafePointer, expected: number, deadlineMs: number, address: bigint): PendingWait {
     let resolve!: () => void;
     const done = new Promise<void>((r) => (resolve = r));
     const request: Request = {
-      address: addressOf(word),
+      address,
       expected,
       deadlineMs,
       resolve,

@@ -30,7 +30,7 @@ const { EAGAIN, EINTR, ETIMEDOUT } = platform;
  * Posts wake it at once; this only bounds how late it notices that its
  * region was closed, and repairs a wake-up lost to a waiter that gave up.
  */
-export const SEMAPHORE_SLICE_MS = 250;
+export const SEMAPHORE_SLICE_MS = 500;
 
 /** How a semaphore object gives its operations a live `sem_t *`. */
 export interface SemaphoreAccess {

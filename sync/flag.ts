@@ -18,7 +18,7 @@ import { waitLoop } from "./_wait_loop.ts";
  * `set()` wakes waiters at once; this bounds how late a writer that only
  * stores the int (a C program doing `shared->written_by_you = 1;`) is seen.
  */
-const NOTICE_MS = 20;
+const NOTICE_MS = 50;
 
 const INT32_MIN = -0x8000_0000;
 const INT32_MAX = 0x7fff_ffff;
