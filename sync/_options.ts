@@ -15,7 +15,24 @@ import type { SharedRegion } from "../ffi/region.ts";
 import { ClosedError } from "../ffi/errors.ts";
 import { describe, validateInteger, validateOptions } from "../ffi/_validate.ts";
 
-/** Options of every `*Async` wait. */
+/**
+ * Options of every `*Async` wait: `waitAsync`, `lockAsync`, `waitForAsync`.
+ *
+ * @example Give up after a second, or when the program shuts down
+ * ```ts
+ * import { Semaphore, SharedMemory } from "../mod.ts";
+ * using shm = SharedMemory.create(`/doc-wait-options-${Date.now()}`, 4096);
+ * const jobs = Semaphore.init(shm, 0, 0);
+ * const shutdown = new AbortController();
+ * try {
+ *   await jobs.waitAsync({ timeout: 20, signal: shutdown.signal });
+ * } catch (error) {
+ *   const name = (error as DOMException).name; // "TimeoutError" or "AbortError"
+ *   console.assert(name === "TimeoutError");
+ * }
+ * shm.unlink();
+ * ```
+ */
 export interface WaitOptions {
   /**
    * Milliseconds to wait at most; `Infinity` (the default) waits until

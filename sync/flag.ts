@@ -78,8 +78,8 @@ export class Flag {
   }
 
   /**
-   * Stores `value` (default 0) at `byteOffset` of `region` and returns the
-   * flag. Like any store, this wakes nobody needlessly: it wakes waiters.
+   * Stores `value` (default 0) at `byteOffset` of `region`, waking anyone
+   * already waiting there, and returns the flag.
    *
    * @param region Any shared region.
    * @param byteOffset A multiple of 4.

@@ -267,7 +267,7 @@ export class Mutex {
     throw new ErrnoError(
       platform.EDEADLK,
       "lock",
-      `lock ${this.#what}: this thread already holds it`,
+      `lock ${this.#what}, which this thread already holds`,
     );
   }
 
@@ -478,7 +478,7 @@ export class Mutex {
         throw new ErrnoError(
           platform.EPERM,
           "unlock",
-          `unlock ${this.#what}: this thread does not hold it`,
+          `unlock ${this.#what}, which this thread does not hold`,
         );
       }
       Atomics.store(word, 0, 0);

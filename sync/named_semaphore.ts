@@ -26,7 +26,17 @@ import {
   semWaitAsync,
 } from "./_sem_ops.ts";
 
-/** Options for {@linkcode NamedSemaphore.create}. */
+/**
+ * Options for {@linkcode NamedSemaphore.create}.
+ *
+ * @example A semaphore the owner's group may use too, joined if it exists
+ * ```ts
+ * import { NamedSemaphore } from "../mod.ts";
+ * const name = `/doc-named-options-${Date.now()}`;
+ * using sem = NamedSemaphore.create(name, 1, { mode: 0o660, exclusive: false });
+ * NamedSemaphore.unlink(name);
+ * ```
+ */
 export interface NamedSemaphoreCreateOptions {
   /** Permission bits, filtered by the umask. Default 0o600 (owner only). */
   mode?: number;
@@ -37,7 +47,17 @@ export interface NamedSemaphoreCreateOptions {
   exclusive?: boolean;
 }
 
-/** Options for {@linkcode NamedSemaphore.openOrCreate}. */
+/**
+ * Options for {@linkcode NamedSemaphore.openOrCreate}.
+ *
+ * @example
+ * ```ts
+ * import { NamedSemaphore } from "../mod.ts";
+ * const name = `/doc-named-ooc-options-${Date.now()}`;
+ * using sem = NamedSemaphore.openOrCreate(name, 0, { mode: 0o600 });
+ * NamedSemaphore.unlink(name);
+ * ```
+ */
 export interface NamedSemaphoreOpenOrCreateOptions {
   /** Permission bits when this call creates it. Default 0o600. */
   mode?: number;
