@@ -5,9 +5,11 @@
  * `DOMException`, the error type both runtimes and the web platform already
  * use for them:
  * - `name === "TimeoutError"` when the `timeout` passes;
- * - `name === "AbortError"` when the `signal` aborts. A plain `abort()` gives
- *   the signal's own reason (already an AbortError); any other reason is kept
- *   as `cause` of a new AbortError, so the name is always "AbortError".
+ * - `name === "AbortError"` when the `signal` aborts: the signal's reason
+ *   itself when it is a `DOMException` (what `abort()` gives), else a new
+ *   AbortError whose `cause` is the reason. The one exception follows the web
+ *   platform: a signal from `AbortSignal.timeout()` has a "TimeoutError"
+ *   reason, and that is what the wait rejects with.
  *
  * @module
  */
@@ -40,7 +42,10 @@ export interface WaitOptions {
    * `"TimeoutError"` no earlier than this.
    */
   timeout?: number;
-  /** Aborting rejects the wait with a `DOMException` named `"AbortError"`. */
+  /**
+   * Aborting rejects the wait with a `DOMException` named `"AbortError"`
+   * (`"TimeoutError"` for a signal made by `AbortSignal.timeout()`).
+   */
   signal?: AbortSignal;
 }
 
@@ -81,7 +86,10 @@ export function timeoutError(what: string, timeout: number): DOMException {
 /** The rejection of a wait whose signal aborted. */
 export function abortError(signal: AbortSignal, what: string): DOMException {
   const reason: unknown = signal.reason;
-  if (reason instanceof DOMException && reason.name === "AbortError") return reason;
+  if (
+    reason instanceof DOMException &&
+    (reason.name === "AbortError" || reason.name === "TimeoutError")
+  ) return reason;
   const error = new DOMException(`The wait for ${what} was aborted`, "AbortError");
   Object.defineProperty(error, "cause", { value: reason, configurable: true, writable: true });
   return error;

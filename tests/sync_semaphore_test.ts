@@ -155,7 +155,7 @@ for (const { kind, with: withSemaphore } of KINDS) {
     });
   });
 
-  test(`${kind}: an already aborted signal rejects at once; any reason becomes an AbortError`, async () => {
+  test(`${kind}: an already aborted signal rejects at once; a reason that is no DOMException becomes the cause of an AbortError`, async () => {
     await withSemaphore(1, async (sem) => {
       await assert.rejects(sem.waitAsync({ signal: AbortSignal.abort() }), { name: "AbortError" });
       const controller = new AbortController();
@@ -166,6 +166,12 @@ for (const { kind, with: withSemaphore } of KINDS) {
         return true;
       });
       assert.equal(sem.value, 1, "an aborted wait takes nothing, even when a unit is free");
+      sem.wait();
+      // AbortSignal.timeout() aborts with a TimeoutError, as fetch() reports it.
+      await assert.rejects(sem.waitAsync({ signal: AbortSignal.timeout(20) }), {
+        name: "TimeoutError",
+      });
+      sem.post();
     });
   });
 
