@@ -29,7 +29,8 @@ export interface Waiting<T> {
   readonly sliceMs: number;
   /**
    * Tries once, on the JS thread. `sliceEnded` is true when the previous sleep
-   * lasted its whole slice (nobody woke it). Returns `{ value }` when done.
+   * lasted its whole slice (nobody woke it), and on the only try of a zero
+   * timeout. Returns `{ value }` when done.
    */
   poll(sliceEnded: boolean): { value: T } | Sleep;
   /** Called once when the wait ends without a value (timeout, abort, error). */
@@ -58,7 +59,9 @@ export async function waitLoop<T>(waiting: Waiting<T>, options: CheckedWait): Pr
     signal.addEventListener("abort", onAbort!, { once: true });
   }
   try {
-    let sliceEnded = false;
+    // A zero timeout tries once, and that try looks as hard as one after a
+    // quiet slice (the mutex checks whether its holder died).
+    let sliceEnded = timeout === 0;
     for (;;) {
       const step = waiting.poll(sliceEnded);
       if ("value" in step) return step.value;
@@ -68,7 +71,7 @@ export async function waitLoop<T>(waiting: Waiting<T>, options: CheckedWait): Pr
       current = futexWaitAsync(step.word, step.expected, until);
       await Promise.race([current.done, aborted]);
       current = null;
-      sliceEnded = until < deadline && monotonicMs() >= until;
+      sliceEnded = monotonicMs() >= until;
     }
   } catch (error) {
     waiting.abandon();

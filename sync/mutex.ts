@@ -359,7 +359,7 @@ export class Mutex {
       let seen = Atomics.load(word, 0);
       if (seen === 0) {
         // Taken after a contention: keep WAITERS so our unlock wakes the rest.
-        const mine = slept > 0 ? me | WAITERS : me;
+        const mine = slept !== 0 ? me | WAITERS : me;
         if (Atomics.compareExchange(word, 0, 0, mine) === 0) return this.#grant(false);
         continue;
       }
@@ -377,7 +377,9 @@ export class Mutex {
       const now = monotonicMs();
       if (now >= deadline) return null;
       const until = Math.min(deadline, now + LIVENESS_MS);
-      sliceEnded = futexWait(this.#pointer, seen, until) === "timedOut" && until < deadline;
+      // A whole slice without a change: check the holder on the next turn,
+      // also when the slice ended at the deadline (a dead holder is taken).
+      sliceEnded = futexWait(this.#pointer, seen, until) === "timedOut";
       slept = seen;
     }
   }
@@ -429,7 +431,7 @@ export class Mutex {
             continue;
           }
           if ((seen & ID_MASK) === me) this.#deadlock();
-          if (sliceEnded && seen === slept && !this.#alive(seen, false)) {
+          if (sliceEnded && (slept === 0 || seen === slept) && !this.#alive(seen, false)) {
             if (Atomics.compareExchange(word, 0, seen, me | WAITERS) === seen) {
               return { value: this.#grant(true) };
             }

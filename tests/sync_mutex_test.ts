@@ -78,6 +78,22 @@ test("Mutex.tryLock(0) takes a lock whose holder was killed, with ownerDied", as
   });
 });
 
+test("Mutex.tryLock(30) and lockAsync({ timeout: 0 }) also take a dead holder's lock", async () => {
+  const retry = async (attempt: () => MutexGuard | null | Promise<MutexGuard | null>) => {
+    for (let i = 0; i < 100; i++) {
+      const guard = await attempt();
+      if (guard !== null) return guard;
+      await delay(10);
+    }
+    return null;
+  };
+  await killHolderThenLock(CURRENT, (mutex) => retry(() => mutex.tryLock(30)));
+  await killHolderThenLock(
+    CURRENT,
+    (mutex) => retry(() => mutex.lockAsync({ timeout: 0 }).catch(() => null)),
+  );
+});
+
 test("Mutex.lock() blocks a second process until unlock()", async () => {
   await withRegion("mutex-block", async (shm, name) => {
     const mutex = Mutex.init(shm, 0);
