@@ -411,9 +411,11 @@ export function breathe(): Promise<void> | undefined {
 /**
  * Takes one unit of `semaphore`: at once when it is free, else by waiting
  * asynchronously, so that Ctrl-C is handled even while another process
- * holds it. Await the result.
+ * holds it. Await the result. It never yields to the event loop after
+ * taking the unit, so that no signal handler runs while it is held; loops
+ * whose waits all succeed at once should `await breathe()` between turns.
  */
 export function acquire(semaphore: Waitable, signal: AbortSignal): Promise<void> | undefined {
-  if (semaphore.tryWait()) return breathe();
+  if (semaphore.tryWait()) return undefined;
   return semaphore.waitAsync({ signal });
 }

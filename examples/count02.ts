@@ -1,0 +1,85 @@
+/**
+ * count02: the same as count01, with a **memory-based** semaphore
+ * (`sem_init`, process-shared) living inside the mapped file next to the
+ * counter, `struct shared { sem_t mutex; int count; }`, instead of a named
+ * one. The child is this same script started again under the same runtime.
+ *
+ *   deno run --allow-ffi --allow-write --allow-run examples/count02.ts 1000
+ *   bun examples/count02.ts 1000
+ *
+ * `--allow-run` starts the child; `--allow-write` removes the file at exit.
+ *
+ * @module
+ */
+import process from "node:process";
+import { unlinkSync } from "node:fs";
+import { i32, MappedFile, semaphore, struct } from "../mod.ts";
+import { acquire, breathe, type Child, main, spawnSelf } from "./_cli.ts";
+
+const spec = {
+  name: "count02",
+  summary: "parent and child add 1 to a counter in a mapped file under a memory semaphore",
+  details: `The file holds struct shared { sem_t mutex; int count; }. Prints "parent: N" and
+"child: N" for every increment (unless --quiet), then "count02: final value V, expected
+2 x LOOPS" and exits 0 when they are equal. --file defaults to /tmp/count02.<pid>; it is
+created (it must not exist) and removed at exit, also on Ctrl-C, unless --keep.`,
+  denoFlags: "--allow-write --allow-run",
+  positionals: {
+    loops: { kind: "integer", help: "increments by each process", default: 1000, min: 0 },
+  },
+  options: {
+    file: { kind: "string", help: "the file that holds the struct", placeholder: "PATH" },
+    quiet: { kind: "boolean", short: "q", help: "print only the final line" },
+    keep: { kind: "boolean", help: "leave the file in place" },
+    child: { kind: "boolean", help: "run as the child", hidden: true },
+  },
+} as const;
+
+/** struct shared { sem_t mutex; int count; }, as the docs' count02.c. */
+const Shared = struct({ mutex: semaphore, count: i32 }, { name: "shared" });
+
+await main(spec, async ({ args, cleanup, signal }) => {
+  const path = args.file ?? `/tmp/count02.${process.pid}`;
+  const who = args.child ? "child" : "parent";
+
+  let file: MappedFile;
+  if (args.child) {
+    file = MappedFile.open(path, { size: Shared.byteLength });
+  } else {
+    file = MappedFile.open(path, { create: true, size: Shared.byteLength });
+    if (!args.keep) cleanup.defer(`remove ${path}`, () => unlinkSync(path));
+  }
+  cleanup.defer("unmap the file", () => file.close());
+  // The parent makes the sem_t (sem_init, process-shared, value 1).
+  const shared = args.child ? Shared.at(file) : Shared.init(file, 0, { values: { mutex: 1 } });
+  const sem = shared.mutex;
+
+  let child: Child | undefined;
+  if (!args.child) {
+    const childArgs = [String(args.loops), "--file", path, "--child"];
+    child = spawnSelf(args.quiet ? [...childArgs, "--quiet"] : childArgs);
+    const started = child;
+    cleanup.defer("stop the child", () => {
+      if (started.running) process.kill(started.pid, "SIGTERM");
+    });
+  }
+
+  for (let i = 0; i < args.loops; i++) {
+    await breathe();
+    await acquire(sem, signal);
+    const value = ++shared.count;
+    if (!args.quiet) console.log(`${who}: ${value}`);
+    sem.post();
+  }
+  if (child === undefined) return;
+
+  const childStatus = await child.exited;
+  const final = shared.count;
+  const expected = 2 * args.loops;
+  console.log(`count02: final value ${final}, expected 2 x ${args.loops} = ${expected}`);
+  if (childStatus !== 0) {
+    console.error(`count02: the child exited with status ${childStatus}`);
+    return 1;
+  }
+  return final === expected ? 0 : 1;
+});

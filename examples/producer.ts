@@ -1,0 +1,77 @@
+/**
+ * producer: stores COUNT messages in the slots of the region `consumer`
+ * created. When no slot is free (`tryWait` on the empty-slot semaphore
+ * fails) it drops the message and counts it, as the classic version does,
+ * so that the consumer can account for every message sent.
+ *
+ *   deno run --allow-ffi examples/producer.ts 100
+ *   bun examples/producer.ts 100 --delay 1
+ *
+ * @module
+ */
+import process from "node:process";
+import { SharedMemory } from "../mod.ts";
+import { acquire, breathe, main, RUNTIME, sleep } from "./_cli.ts";
+import { Control, messages, PRODCONS_NAME } from "./_prodcons.ts";
+
+const spec = {
+  name: "producer",
+  summary: "store COUNT messages in the consumer's shared slots, dropping when all are full",
+  details: `Each message reads "RUNTIME pid P: message I". Prints
+"producer: sent S, stored T, dropped D" at the end. It creates nothing, so it removes
+nothing.`,
+  positionals: {
+    count: { kind: "integer", help: "messages to send", default: 100, min: 0 },
+  },
+  options: {
+    name: { kind: "string", help: "the consumer's shared memory object", default: PRODCONS_NAME },
+    delay: {
+      kind: "number",
+      help: "milliseconds to wait before each message",
+      default: 0,
+      min: 0,
+      placeholder: "MS",
+    },
+  },
+} as const;
+
+await main(spec, async ({ args, cleanup, signal }) => {
+  const shm = SharedMemory.open(args.name);
+  cleanup.defer("unmap the object", () => shm.close());
+  // The header check refuses a region laid out differently.
+  const control = Control.attach(shm, 0, { header: true });
+  const { mutex, nempty, nstored } = control;
+  const slots = messages(shm, control.slots);
+
+  await acquire(mutex, signal);
+  control.producers += 1;
+  mutex.post();
+
+  let stored = 0;
+  let dropped = 0;
+  for (let i = 0; i < args.count; i++) {
+    if (args.delay > 0) await sleep(args.delay, signal);
+    else await breathe();
+    const text = `${RUNTIME} pid ${process.pid}: message ${i}`;
+    if (!nempty.tryWait()) {
+      await acquire(mutex, signal);
+      control.sent += 1;
+      control.dropped += 1;
+      mutex.post();
+      dropped += 1;
+      continue;
+    }
+    await acquire(mutex, signal);
+    slots[control.nput] = text;
+    control.nput = (control.nput + 1) % slots.length;
+    control.sent += 1;
+    mutex.post();
+    nstored.post();
+    stored += 1;
+  }
+
+  await acquire(mutex, signal);
+  control.finished += 1;
+  mutex.post();
+  console.log(`producer: sent ${args.count}, stored ${stored}, dropped ${dropped}`);
+});
