@@ -7,14 +7,22 @@
 import { type Binding, live } from "./_binding.ts";
 import { defineType, describe, type Entry, type FieldType, validateCount } from "./_field.ts";
 
-/** Turns a byte source into a Uint8Array, refusing anything else. */
+/**
+ * Turns a byte source into a Uint8Array of its own, refusing anything else.
+ *
+ * A view or buffer is copied: it may be a live view of the very bytes being
+ * replaced (`rec.inner = { id: rec.inner.id }`), directly or through a second
+ * mapping of the same object, and assigning a struct zeroes it before storing.
+ */
 export function byteSource(value: unknown, where: string, limit: number, name: string): Uint8Array {
   let bytes: Uint8Array;
+  let copy = true;
   if (ArrayBuffer.isView(value)) {
     bytes = new Uint8Array(value.buffer, value.byteOffset, value.byteLength);
   } else if (value instanceof ArrayBuffer) {
     bytes = new Uint8Array(value);
   } else if (Array.isArray(value)) {
+    copy = false;
     for (let i = 0; i < value.length; i++) {
       const v = value[i];
       if (typeof v !== "number" || (v & 0xff) !== v) {
@@ -34,7 +42,7 @@ export function byteSource(value: unknown, where: string, limit: number, name: s
   if (bytes.length > limit) {
     throw new RangeError(`${where} (${name}) holds at most ${limit} bytes, got ${bytes.length}`);
   }
-  return bytes;
+  return copy ? bytes.slice() : bytes;
 }
 
 /**

@@ -510,3 +510,35 @@ test("struct names that clash with globals or generated code do not break access
     }
   });
 });
+
+test("assigning a struct or array from live views of the same record keeps their bytes", () => {
+  withRegion(4096, (shm) => {
+    const Outer = struct({ inner: struct({ x: i32, id: bytes(4) }), ids: array(bytes(2), 2) });
+    const o = Outer.at(shm, 0);
+    o.inner.id.set([1, 2, 3, 4]);
+    (o as { inner: unknown }).inner = { x: 8, id: o.inner.id };
+    assert.deepEqual([...o.inner.id], [1, 2, 3, 4]);
+    assert.equal(o.inner.x, 8);
+
+    o.ids.set(0, [5, 6]);
+    o.ids.set(1, [7, 8]);
+    (o as { ids: unknown }).ids = [o.ids[1], o.ids[0]];
+    assert.deepEqual(toObject(o.ids), [new Uint8Array([7, 8]), new Uint8Array([5, 6])], "a swap");
+
+    const people = struct({ id: bytes(4), age: i32 }).array(shm, 64, 2);
+    people[0].id.set([9, 9, 9, 9]);
+    people.set(0, { id: people[0].id });
+    assert.deepEqual([...people[0].id], [9, 9, 9, 9]);
+  });
+});
+
+test("a bytes value from a second mapping of the same object survives the zeroing", () => {
+  withRegion(4096, (shm) => {
+    using other = SharedMemory.open(shm.name);
+    const S = struct({ n: i32, id: bytes(4) });
+    const records = S.array(shm, 0, 1);
+    records[0].id.set([4, 3, 2, 1]);
+    records.set(0, { n: 1, id: S.at(other, 0).id });
+    assert.deepEqual([...records[0].id], [4, 3, 2, 1]);
+  });
+});
