@@ -1,11 +1,11 @@
 /**
  * Helpers for the sync/ tests: a shared region per test that is always
- * unlinked, child processes that report when they are ready, and timing.
+ * unlinked, a delay, and the other runtime for crossing tests.
  *
  * @module
  */
 import { SharedMemory } from "../mod.ts";
-import { type ProcessResult, type Runtime, uniqueName } from "./_helpers.ts";
+import { type Runtime, uniqueName } from "./_helpers.ts";
 
 /** Resolves after `ms` milliseconds. */
 export function delay(ms: number): Promise<void> {
@@ -26,25 +26,19 @@ export async function withRegion<T>(
   try {
     return await body(shm, name);
   } finally {
-    shm.close();
     try {
-      SharedMemory.unlink(name);
-    } catch {
-      // a test may unlink it itself
+      shm.close();
+    } finally {
+      try {
+        SharedMemory.unlink(name);
+      } catch {
+        // a test may unlink it itself
+      }
     }
   }
 }
 
-/** The runtimes in the order used for crossing tests: the other one first. */
+/** The runtime that is not `runtime`, for tests that cross the two. */
 export function otherRuntime(runtime: Runtime): Runtime {
   return runtime === "deno" ? "bun" : "deno";
-}
-
-/** Throws a readable error when a child failed. */
-export function childFailed(what: string, result: ProcessResult): Error {
-  return new Error(
-    `${what} exited with ${
-      result.code ?? result.signal
-    }\nstdout: ${result.stdout}\nstderr: ${result.stderr}`,
-  );
 }
