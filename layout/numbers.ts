@@ -22,34 +22,69 @@ export interface NumberKind {
   readonly invalid: string;
   readonly read: (dv: DataView, o: number) => number | bigint;
   readonly write: (dv: DataView, o: number, v: never) => void;
+  /** The same test as `invalid` (negated), for code that is not generated. */
   readonly isValid: (v: unknown) => boolean;
   readonly range: string;
 }
 
-const INT64 = "typeof v === 'bigint' ? BigInt.asIntN(64, v) !== v : !Number.isSafeInteger(v)";
-const UINT64 =
-  "typeof v === 'bigint' ? BigInt.asUintN(64, v) !== v : !(Number.isSafeInteger(v) && v >= 0)";
+/**
+ * A test of `v`, both as source text (for generated accessors) and as a
+ * function (for everything else). Both are built here, side by side from
+ * the same bounds, so that they cannot drift apart; each checks `typeof`
+ * first, so a bigint or an object is never coerced (no valueOf call, no
+ * "Cannot mix BigInt" from the engine).
+ */
+interface Check {
+  readonly source: string;
+  readonly test: (v: unknown) => boolean;
+  /** What passes, for messages. */
+  readonly range: string;
+}
+
+const isNumber: Check = {
+  source: `typeof v === "number"`,
+  test: (v) => typeof v === "number",
+  range: "a number",
+};
+
+function integerIn(min: number, max: number): Check {
+  return {
+    source: `(${isNumber.source} && v >= ${min} && v <= ${max} && Number.isInteger(v))`,
+    test: (v) =>
+      isNumber.test(v) && (v as number) >= min && (v as number) <= max && Number.isInteger(v),
+    range: `an integer from ${min} to ${max}`,
+  };
+}
+
+function int64(signed: boolean): Check {
+  const wrap = signed ? "asIntN" : "asUintN";
+  const safe = integerIn(signed ? Number.MIN_SAFE_INTEGER : 0, Number.MAX_SAFE_INTEGER);
+  return {
+    source: `(typeof v === "bigint" ? BigInt.${wrap}(64, v) === v : ${safe.source})`,
+    test: (v) => typeof v === "bigint" ? BigInt[wrap](64, v) === v : safe.test(v),
+    range: signed
+      ? "a bigint from -(2n ** 63n) to 2n ** 63n - 1n, or a safe integer"
+      : "a bigint from 0n to 2n ** 64n - 1n, or a non-negative safe integer",
+  };
+}
 
 function kind(
   name: string,
-  size: number,
   method: string,
-  bigint: boolean,
-  invalid: string,
-  isValid: (v: unknown) => boolean,
-  range: string,
+  check: Check,
   read: NumberKind["read"],
   write: NumberKind["write"],
 ): NumberKind {
+  const size = Number(name.slice(1)) / 8;
   return {
     name,
     size,
     getter: `get${method}`,
     setter: `set${method}`,
-    bigint,
-    invalid,
-    isValid,
-    range,
+    bigint: method.startsWith("Big"),
+    invalid: `!(${check.source})`,
+    isValid: check.test,
+    range: check.range,
     read,
     write,
   };
@@ -57,30 +92,26 @@ function kind(
 
 // deno-fmt-ignore
 export const NUMBER_KINDS: Readonly<Record<string, NumberKind>> = {
-  i8: kind("i8", 1, "Int8", false, "(v << 24 >> 24) !== v", (v) => ((v as number) << 24 >> 24) === v,
-    "an integer from -128 to 127", (dv, o) => dv.getInt8(o), (dv, o, v: number) => dv.setInt8(o, v)),
-  u8: kind("u8", 1, "Uint8", false, "(v & 0xff) !== v", (v) => ((v as number) & 0xff) === v,
-    "an integer from 0 to 255", (dv, o) => dv.getUint8(o), (dv, o, v: number) => dv.setUint8(o, v)),
-  i16: kind("i16", 2, "Int16", false, "(v << 16 >> 16) !== v", (v) => ((v as number) << 16 >> 16) === v,
-    "an integer from -32768 to 32767", (dv, o) => dv.getInt16(o, true), (dv, o, v: number) => dv.setInt16(o, v, true)),
-  u16: kind("u16", 2, "Uint16", false, "(v & 0xffff) !== v", (v) => ((v as number) & 0xffff) === v,
-    "an integer from 0 to 65535", (dv, o) => dv.getUint16(o, true), (dv, o, v: number) => dv.setUint16(o, v, true)),
-  i32: kind("i32", 4, "Int32", false, "(v | 0) !== v", (v) => ((v as number) | 0) === v,
-    "an integer from -2147483648 to 2147483647", (dv, o) => dv.getInt32(o, true), (dv, o, v: number) => dv.setInt32(o, v, true)),
-  u32: kind("u32", 4, "Uint32", false, "(v >>> 0) !== v", (v) => ((v as number) >>> 0) === v,
-    "an integer from 0 to 4294967295", (dv, o) => dv.getUint32(o, true), (dv, o, v: number) => dv.setUint32(o, v, true)),
-  i64: kind("i64", 8, "BigInt64", true, INT64,
-    (v) => typeof v === "bigint" ? BigInt.asIntN(64, v) === v : Number.isSafeInteger(v),
-    "a bigint from -(2n ** 63n) to 2n ** 63n - 1n, or a safe integer",
+  i8: kind("i8", "Int8", integerIn(-128, 127),
+    (dv, o) => dv.getInt8(o), (dv, o, v: number) => dv.setInt8(o, v)),
+  u8: kind("u8", "Uint8", integerIn(0, 255),
+    (dv, o) => dv.getUint8(o), (dv, o, v: number) => dv.setUint8(o, v)),
+  i16: kind("i16", "Int16", integerIn(-32768, 32767),
+    (dv, o) => dv.getInt16(o, true), (dv, o, v: number) => dv.setInt16(o, v, true)),
+  u16: kind("u16", "Uint16", integerIn(0, 65535),
+    (dv, o) => dv.getUint16(o, true), (dv, o, v: number) => dv.setUint16(o, v, true)),
+  i32: kind("i32", "Int32", integerIn(-2147483648, 2147483647),
+    (dv, o) => dv.getInt32(o, true), (dv, o, v: number) => dv.setInt32(o, v, true)),
+  u32: kind("u32", "Uint32", integerIn(0, 4294967295),
+    (dv, o) => dv.getUint32(o, true), (dv, o, v: number) => dv.setUint32(o, v, true)),
+  i64: kind("i64", "BigInt64", int64(true),
     (dv, o) => dv.getBigInt64(o, true), (dv, o, v: bigint) => dv.setBigInt64(o, v, true)),
-  u64: kind("u64", 8, "BigUint64", true, UINT64,
-    (v) => typeof v === "bigint" ? BigInt.asUintN(64, v) === v : Number.isSafeInteger(v) && (v as number) >= 0,
-    "a bigint from 0n to 2n ** 64n - 1n, or a non-negative safe integer",
+  u64: kind("u64", "BigUint64", int64(false),
     (dv, o) => dv.getBigUint64(o, true), (dv, o, v: bigint) => dv.setBigUint64(o, v, true)),
-  f32: kind("f32", 4, "Float32", false, "typeof v !== 'number'", (v) => typeof v === "number",
-    "a number", (dv, o) => dv.getFloat32(o, true), (dv, o, v: number) => dv.setFloat32(o, v, true)),
-  f64: kind("f64", 8, "Float64", false, "typeof v !== 'number'", (v) => typeof v === "number",
-    "a number", (dv, o) => dv.getFloat64(o, true), (dv, o, v: number) => dv.setFloat64(o, v, true)),
+  f32: kind("f32", "Float32", isNumber,
+    (dv, o) => dv.getFloat32(o, true), (dv, o, v: number) => dv.setFloat32(o, v, true)),
+  f64: kind("f64", "Float64", isNumber,
+    (dv, o) => dv.getFloat64(o, true), (dv, o, v: number) => dv.setFloat64(o, v, true)),
 };
 
 /** Throws the right error for a value `kind` cannot store. */

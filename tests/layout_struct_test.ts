@@ -101,26 +101,66 @@ const NUMBER_CASES: [string, FieldType, unknown[], unknown[], unknown[]][] = [
   ["f64", f64, [Math.PI, -0, Number.MAX_VALUE, NaN], [], ["1", 1n, undefined]],
 ];
 
-for (const [name, type, good, outOfRange, wrongType] of NUMBER_CASES) {
-  test(`${name} fields round-trip edge values and refuse others before writing`, () => {
-    withRegion(4096, (shm) => {
-      const S = struct({ before: u8, value: type, after: u8 });
-      const s = S.at(shm, 0) as { value: unknown; before: number; after: number };
-      s.before = 0xaa;
-      s.after = 0xbb;
-      for (const v of good) {
-        s.value = v;
-        assert.ok(Object.is(s.value, v), `${name} ${String(v)} read back ${String(s.value)}`);
-      }
-      const snapshot = bytesOf(shm, 0, S.byteLength);
-      for (const v of outOfRange) {
-        assert.throws(() => (s.value = v), RangeError, `${name} accepted ${String(v)}`);
-      }
-      for (const v of wrongType) {
-        assert.throws(() => (s.value = v), TypeError, `${name} accepted ${typeof v}`);
-      }
-      assert.deepEqual(bytesOf(shm, 0, S.byteLength), snapshot);
-    });
+// Generated accessors and the closures used without codegen test values
+// with two forms of one check: both must agree on every edge value.
+for (const codegen of [true, false]) {
+  for (const [name, type, good, outOfRange, wrongType] of NUMBER_CASES) {
+    test(
+      `${name} fields round-trip edge values and refuse others before writing${
+        codegen ? "" : " (closures)"
+      }`,
+      () => {
+        const before = _setCodegen(codegen);
+        try {
+          roundTrip(type, name, good, outOfRange, wrongType);
+        } finally {
+          _setCodegen(before);
+        }
+      },
+    );
+  }
+}
+
+function roundTrip(
+  type: FieldType,
+  name: string,
+  good: unknown[],
+  outOfRange: unknown[],
+  wrongType: unknown[],
+): void {
+  withRegion(4096, (shm) => {
+    const S = struct({ before: u8, value: type, after: u8 });
+    const s = S.at(shm, 0) as { value: unknown; before: number; after: number };
+    const list = array(type, 2).at(shm, 64) as ValueArray<unknown>;
+    for (const v of good) {
+      list.set(1, v);
+      assert.ok(Object.is(list.get(1), v), `${name}[1] ${String(v)}`);
+    }
+    for (const v of outOfRange) assert.throws(() => list.set(0, v), RangeError);
+    for (const v of wrongType) {
+      assert.throws(
+        () => (list[0] = v),
+        (e: unknown) => e instanceof TypeError && / must be /.test(e.message),
+      );
+    }
+    s.before = 0xaa;
+    s.after = 0xbb;
+    for (const v of good) {
+      s.value = v;
+      assert.ok(Object.is(s.value, v), `${name} ${String(v)} read back ${String(s.value)}`);
+    }
+    const snapshot = bytesOf(shm, 0, S.byteLength);
+    for (const v of outOfRange) {
+      assert.throws(() => (s.value = v), RangeError, `${name} accepted ${String(v)}`);
+    }
+    for (const v of wrongType) {
+      assert.throws(
+        () => (s.value = v),
+        (e: unknown) => e instanceof TypeError && e.message.includes(`(${name}) must be`),
+        `${name} accepted ${typeof v}, or refused it with the engine's message`,
+      );
+    }
+    assert.deepEqual(bytesOf(shm, 0, S.byteLength), snapshot);
   });
 }
 
@@ -541,4 +581,37 @@ test("a bytes value from a second mapping of the same object survives the zeroin
     records.set(0, { n: 1, id: S.at(other, 0).id });
     assert.deepEqual([...records[0].id], [4, 3, 2, 1]);
   });
+});
+
+test("number fields refuse a bigint or an object without coercing it, with or without codegen", () => {
+  for (const codegen of [true, false]) {
+    const before = _setCodegen(codegen);
+    try {
+      withRegion(4096, (shm) => {
+        const types = { a: i8, b: u8, c: i16, d: u16, e: i32, f: u32, g: f32, h: f64 };
+        const S = struct({ ...types, list: array(i32, 2) });
+        const s = S.at(shm, 0) as unknown as Record<string, unknown> & {
+          list: ValueArray<number>;
+        };
+        let calls = 0;
+        const sneaky = {
+          valueOf() {
+            calls++;
+            return 1;
+          },
+        };
+        const ours = (e: unknown) => e instanceof TypeError && / must be /.test(e.message);
+        for (const field of Object.keys(types)) {
+          assert.throws(() => (s[field] = 5n), ours, `${field} = 5n (codegen ${codegen})`);
+          assert.throws(() => (s[field] = sneaky), ours, `${field} = object`);
+        }
+        assert.throws(() => s.list.set(0, 5n as never), ours);
+        assert.throws(() => (s.list[1] = sneaky as never), ours);
+        assert.throws(() => S.init(shm, 0, { values: { e: sneaky as never } }), ours);
+        assert.equal(calls, 0, "valueOf() never ran");
+      });
+    } finally {
+      _setCodegen(before);
+    }
+  }
 });
