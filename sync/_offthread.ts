@@ -46,8 +46,11 @@ import {
 export interface PendingWait {
   /** Settles when the sleeper returns, for whatever reason. Never rejects. */
   readonly done: Promise<void>;
-  /** Wakes the sleeper early. Harmless if it already returned. */
-  cancel(): void;
+  /**
+   * Gives up this wait. Returns true when that woke the sleeper (so `done`
+   * settles promptly), false when other waits still share it.
+   */
+  cancel(): boolean;
 }
 
 const { SYS_futex, FUTEX_WAIT_BITSET } = platform;
@@ -66,7 +69,13 @@ function denoWait(word: UnsafePointer, expected: number, deadlineMs: number): Pe
   const call = libcAsync!.syscall(SYS_futex, word, FUTEX_WAIT_BITSET, expected, timeout, null, bit);
   // `timeout` stays referenced until the helper thread has returned.
   const done = call.then(() => void timeout, () => void timeout);
-  return { done, cancel: () => futexWake(word, WAKE_ALL, bit) };
+  return {
+    done,
+    cancel: () => {
+      futexWake(word, WAKE_ALL, bit);
+      return true;
+    },
+  };
 }
 
 /**
@@ -100,10 +109,10 @@ export function futexWaitAsync(
       return {
         done: sleeper.done,
         cancel: () => {
-          if (left) return;
+          if (left) return false;
           left = true;
           entry.joined -= 1;
-          if (entry.joined === 0) sleeper.cancel();
+          return entry.joined === 0 && sleeper.cancel();
         },
       };
     },
@@ -250,24 +259,26 @@ class Waiters {
     return backend.pointer(this.#tableAddress + BigInt(slotIndex(slot) * 4 + SLOT_STATE * 4))!;
   }
 
-  #cancel(request: Request, word: UnsafePointer): void {
-    if (request.cancelled) return;
+  #cancel(request: Request, word: UnsafePointer): boolean {
+    if (request.cancelled) return false;
     request.cancelled = true;
     if (request.slot < 0) {
       // Still queued: it never reached a worker.
       const at = this.#queue.indexOf(request);
       if (at >= 0) this.#queue.splice(at, 1);
       this.#settle(request);
-      return;
+      return true;
     }
     const state = slotIndex(request.slot) + SLOT_STATE;
-    if (Atomics.compareExchange(this.#table, state, ARMED, CANCELLED) !== ARMED) return;
+    // Already DONE: its report is on the way, `done` settles with it.
+    if (Atomics.compareExchange(this.#table, state, ARMED, CANCELLED) !== ARMED) return true;
     if (this.#multiplexed) {
       this.#kick(request.slot);
     } else {
       // The solo worker sleeps on the user's word with its slot's bit.
       futexWake(word, WAKE_ALL, soloBit(request.slot));
     }
+    return true;
   }
 
   #settle(request: Request): void {

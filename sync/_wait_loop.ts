@@ -39,6 +39,9 @@ export interface Waiting<T> {
 
 const NEVER = new Promise<never>(() => {});
 
+/** The longest an abort waits for its woken sleeper to return. */
+const ABORT_GRACE_MS = 50;
+
 /** Runs `waiting` until it yields a value, times out or is aborted. */
 export async function waitLoop<T>(waiting: Waiting<T>, options: CheckedWait): Promise<T> {
   const { timeout, signal } = options;
@@ -51,8 +54,22 @@ export async function waitLoop<T>(waiting: Waiting<T>, options: CheckedWait): Pr
   if (signal !== undefined) {
     aborted = new Promise<never>((_, reject) => {
       onAbort = () => {
-        current?.cancel();
-        reject(abortError(signal, waiting.what));
+        const error = abortError(signal, waiting.what);
+        const sleeping = current;
+        if (sleeping === null || !sleeping.cancel()) {
+          reject(error);
+          return;
+        }
+        // The sleeper was woken: let it return before rejecting, so that no
+        // call of this wait is still in flight once the caller sees the
+        // AbortError (Deno.test's op sanitizer checks exactly that). Capped,
+        // in case the wake-up came before the sleeper reached the kernel.
+        let timer: ReturnType<typeof setTimeout> | undefined;
+        const cap = new Promise<void>((resolve) => (timer = setTimeout(resolve, ABORT_GRACE_MS)));
+        Promise.race([sleeping.done, cap]).then(() => {
+          clearTimeout(timer);
+          reject(error);
+        });
       };
     });
     aborted.catch(() => {});

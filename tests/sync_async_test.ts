@@ -8,7 +8,17 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import process from "node:process";
 import { Flag, Mutex, NamedSemaphore, Semaphore } from "../mod.ts";
-import { assertSucceeded, CURRENT, MOD_URL, runScript, uniqueName } from "./_helpers.ts";
+import { writeFileSync } from "node:fs";
+import {
+  assertSucceeded,
+  CURRENT,
+  DENO,
+  MOD_URL,
+  runCommand,
+  runScript,
+  scratchPath,
+  uniqueName,
+} from "./_helpers.ts";
 import { delay, otherRuntime, withRegion } from "./_sync_helpers.ts";
 
 const HOLDER = `
@@ -199,6 +209,43 @@ test("signals do not cut blocking waits short (EINTR is retried, the timeout kep
       guard.unlock();
     }
   });
+});
+
+test("an aborted wait leaves no call in flight: Deno.test's op sanitizer passes", async () => {
+  const file = scratchPath("sanitizer-test", ".ts");
+  writeFileSync(
+    file,
+    `
+    import { Flag, Mutex, Semaphore, SharedMemory } from "${MOD_URL}";
+    Deno.test("abort, then end the test at once", async () => {
+      const shm = SharedMemory.create("/shmkit-test-sanitizer-" + Deno.pid, 4096);
+      shm.unlink();
+      const semaphore = Semaphore.init(shm, 0, 0);
+      const flag = Flag.init(shm, 8, 0);
+      const mutex = Mutex.init(shm, 16);
+      shm.view(Int32Array, 16, 1)[0] = Deno.ppid; // held by a live process
+      const waits = [
+        (signal) => semaphore.waitAsync({ signal }),
+        (signal) => flag.waitForAsync(1, { signal }),
+        (signal) => mutex.lockAsync({ signal }),
+      ];
+      for (let i = 0; i < 15; i++) {
+        const controller = new AbortController();
+        const pending = waits[i % 3](controller.signal);
+        await new Promise((resolve) => setTimeout(resolve, 5));
+        const started = performance.now();
+        controller.abort();
+        await pending.then(() => { throw new Error("resolved"); }, (error) => {
+          if (error.name !== "AbortError") throw error;
+        });
+        if (performance.now() - started > 100) throw new Error("abort was slow");
+      }
+      shm.close();
+    });
+    `,
+  );
+  const result = await runCommand(DENO, ["test", "--allow-all", "--no-check", file]);
+  assertSucceeded(result, "deno test");
 });
 
 test("Bun without futex_waitv: a worker per pending wait serves every primitive", async () => {
