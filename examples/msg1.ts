@@ -18,8 +18,8 @@ import { cText, main } from "./_cli.ts";
 const spec = {
   name: "msg1",
   summary: 'print messages from a System V message queue until "end" (the docs\' msg1.c)',
-  details: `Opens or creates the queue (mode 0666, as the docs), prints "You wrote: TEXT" for
-each message, stops after a message starting with "end" and removes the queue, unless
+  details: `Opens or creates the queue (mode 0666, as the docs), prints "msg1: waiting on key K,
+queue id I", then "You wrote: TEXT" for each message, stops after a message starting with "end" and removes the queue, unless
 --keep. Interrupted, it removes the queue only if it created it.
 --type selects as msgrcv does: 0 any message, N the first of type N, -N the first of
 the lowest type up to N.`,
@@ -48,6 +48,7 @@ await main(spec, async ({ args, cleanup, signal }) => {
   if (queue.created && !args.keep) {
     cleanup.defer("remove the message queue", () => finished || removeQuietly(queue));
   }
+  console.log(`msg1: waiting on key ${args.key}, queue id ${queue.id}`);
   let count = 0;
   for (;;) {
     const message = (await queue.receiveAsync({ type: args.type, signal }))!;

@@ -115,13 +115,13 @@ for (const runtime of RUNTIMES) {
 
   test(`${runtime} consumer: Ctrl-C prints the account and removes the region; bad input`, async () => {
     const name = uniqueName("prodint");
-    const consumer = new Running(runtime, "consumer", ["--name", name, "-q"]);
+    const consumer = new Running(runtime, "consumer", ["--name", name]);
     try {
       await consumer.waitFor(/ready on /);
       const producer = await runExample(peer, "producer", ["10", "--name", name]);
       assertExit(producer, 0, "producer");
       // The consumer keeps running (no --producers) until Ctrl-C.
-      await new Promise((resolve) => setTimeout(resolve, 200));
+      await consumer.waitFor(/: message 9\n/);
       const stopped = await consumer.interrupt("SIGINT");
       assertExit(stopped, 130, "interrupted consumer");
       const total = account(stopped.stdout);

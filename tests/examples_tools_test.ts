@@ -169,7 +169,7 @@ for (const runtime of RUNTIMES) {
     const receiver = await runExample(peer, "msg1", ["--key", String(key)]);
     assertExit(receiver, 0, "msg1");
     assert.equal(
-      receiver.stdout,
+      receiver.stdout.replace(/^msg1: waiting on key \d+, queue id \d+\n/, ""),
       "You wrote: hello\nYou wrote: shared memory\nYou wrote: end\nmsg1: 3 messages received, queue removed\n",
     );
     await assertClean({ key });
@@ -180,7 +180,7 @@ for (const runtime of RUNTIMES) {
     const receiver = new Running(runtime, "msg1", ["--key", String(key), "--type", "-2"]);
     try {
       // msg1 created the queue; msg2 (started later) uses it.
-      await new Promise((resolve) => setTimeout(resolve, 300));
+      await receiver.waitFor(/msg1: waiting on key/);
       const sender = await runExample(peer, "msg2", ["--key", String(key), "--type", "2"], {
         stdin: "one\ntwo",
       });
@@ -191,7 +191,7 @@ for (const runtime of RUNTIMES) {
       await assertClean({ key });
 
       const waiting = new Running(runtime, "msg1", ["--key", String(key)]);
-      await new Promise((resolve) => setTimeout(resolve, 300));
+      await waiting.waitFor(/msg1: waiting on key/);
       const stopped = await waiting.interrupt("SIGINT");
       assertExit(stopped, 130, "interrupted msg1");
       assert.match(stopped.stderr, /interrupted by SIGINT/);
