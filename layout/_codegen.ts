@@ -26,14 +26,23 @@ export function _setCodegen(value: boolean): boolean {
   return before;
 }
 
-/** Compiles `body` as a function of `names` and calls it with `values`. */
+/**
+ * Compiles `body` as a function of `names` and calls it with `values`.
+ * Returns undefined if the engine refuses the source, so that callers fall
+ * back to closures: V8, for one, compiles no class literal with more than
+ * about 65,000 members ("Too many arguments in function call").
+ */
 export function compile(
   names: readonly string[],
   values: readonly unknown[],
   body: string,
 ): unknown {
-  return new Function(...names, `"use strict";\n${body}`)(...values);
+  try {
+    // Engines may compile the body lazily, at the call: both steps only
+    // compile and define classes, never run user code.
+    return new Function(...names, `"use strict";\n${body}`)(...values);
+  } catch (error) {
+    if (error instanceof SyntaxError || error instanceof RangeError) return undefined;
+    throw error;
+  }
 }
-
-/** Safe as a class name or property name in generated source. */
-export const IDENTIFIER = /^[A-Za-z_$][\w$]*$/;

@@ -14,7 +14,7 @@
 import { type Binding, live, recover } from "./_binding.ts";
 import type { FieldImpl } from "./_field.ts";
 import { badNumber, type NumberKind, numberKindOf } from "./numbers.ts";
-import { codegen, compile, IDENTIFIER } from "./_codegen.ts";
+import { codegen, compile } from "./_codegen.ts";
 
 /** Own properties of every record, keyed by symbols so no field name clashes. */
 export const BINDING: unique symbol = Symbol("shmkit.layout.binding");
@@ -116,32 +116,27 @@ function writer(slot: FieldSlot) {
   };
 }
 
-/**
- * The record class's name: the struct's name when it is an identifier that
- * shadows nothing the generated code uses (a struct named "BigInt" or "B").
- */
-function displayName(name: string): string {
-  return IDENTIFIER.test(name) && !(name in globalThis) && !GENERATED_NAMES.includes(name)
-    ? name
-    : "Record";
-}
-
 // The names the generated class body refers to.
 const GENERATED_NAMES = ["B", "O", "K", "recover", "bad", "rd", "wr", "kid"];
 
-/** Builds the record class of a struct. */
+/**
+ * Builds the record class of a struct, named `name` whatever that is (the
+ * name is set as a property, never written into generated source).
+ */
 export function recordClass(
   name: string,
   slots: readonly FieldSlot[],
   struct: FieldImpl,
 ): RecordClass {
-  const Class = codegen() ? generated(name, slots) : closures(name, slots);
+  const Class = (codegen() ? generated(slots) : undefined) ?? closures(slots);
+  Object.defineProperty(Class, "name", { value: name });
   Object.setPrototypeOf(Class.prototype, RecordBase.prototype);
   Object.defineProperty(Class.prototype, STRUCT, { value: struct });
   return Class;
 }
 
-function generated(name: string, slots: readonly FieldSlot[]): RecordClass {
+/** The class generated as source, or undefined if the engine refuses it. */
+function generated(slots: readonly FieldSlot[]): RecordClass | undefined {
   const bad: ((v: unknown) => never)[] = [];
   const rd: ((b: Binding, o: number) => unknown)[] = [];
   const wr: ((b: Binding, o: number, v: unknown) => void)[] = [];
@@ -165,8 +160,7 @@ function generated(name: string, slots: readonly FieldSlot[]): RecordClass {
     }
     members.push(`set ${field}(v) { wr[${i}](this[B], this[O] + ${off}, v); }`);
   });
-  const className = displayName(name);
-  const source = `return class ${className} {
+  const source = `return class {
   constructor(b, o) { this[B] = b; this[O] = o; this[K] = undefined; }
   ${members.join("\n  ")}
 };`;
@@ -174,7 +168,7 @@ function generated(name: string, slots: readonly FieldSlot[]): RecordClass {
     GENERATED_NAMES,
     [BINDING, OFFSET, KIDS, recover, bad, rd, wr, kid],
     source,
-  ) as RecordClass;
+  ) as RecordClass | undefined;
 }
 
 function numberAccessors(field: string, kind: NumberKind, off: number, i: number): string {
@@ -194,7 +188,7 @@ function numberAccessors(field: string, kind: NumberKind, off: number, i: number
   }`;
 }
 
-function closures(name: string, slots: readonly FieldSlot[]): RecordClass {
+function closures(slots: readonly FieldSlot[]): RecordClass {
   const Class = class {
     [BINDING]: Binding;
     [OFFSET]: number;
@@ -205,7 +199,6 @@ function closures(name: string, slots: readonly FieldSlot[]): RecordClass {
       this[KIDS] = undefined;
     }
   };
-  Object.defineProperty(Class, "name", { value: displayName(name) });
   slots.forEach((slot, i) => {
     const { impl, offset: off } = slot;
     const write = writer(slot);

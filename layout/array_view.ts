@@ -468,7 +468,7 @@ return class RecordArray extends Base {
   }
   [Symbol.iterator]() { return new Iter(this[B], this[O], this[N]); }
 };`,
-  ) as ArrayViewClass;
+  ) as ArrayViewClass | undefined ?? RecordArray as ArrayViewClass;
   recordArrays.set(make, made);
   return made;
 }
@@ -510,7 +510,7 @@ export function valueArrayClass(kind: NumberKind | undefined): ArrayViewClass {
     catch (e) { recover(b, o, ${n}, e); b.dv.${kind.setter}(o, ${value}${le}); }
   }
 };`,
-  ) as ArrayViewClass;
+  ) as ArrayViewClass | undefined ?? ValueArray as ArrayViewClass;
   valueArrays.set(kind, made);
   return made;
 }

@@ -166,6 +166,7 @@ export interface StructLayout<F extends Fields> extends Layout<RecordOf<F>, Valu
   array(region: SharedRegion, byteOffset: number, count: number): RecordArray<RecordOf<F>>;
 }
 
+// Field names become accessor names in generated source: keep them plain.
 const IDENTIFIER = /^[A-Za-z_$][\w$]*$/;
 const RESERVED = new Set(["constructor", "__proto__", "prototype"]);
 

@@ -615,3 +615,40 @@ test("number fields refuse a bigint or an object without coercing it, with or wi
     }
   }
 });
+
+test("any struct name works, reserved words included, and names the record class", () => {
+  const names = ["class", "if", "new", "let", "static", "yield", "enum", "this", "super"];
+  names.push("arguments", "await", "eval", "implements", "null", "true", "not an identifier");
+  withRegion(4096, (shm) => {
+    for (const codegen of [true, false]) {
+      const before = _setCodegen(codegen);
+      try {
+        for (const name of names) {
+          const S = struct({ x: i32, class: i32 }, { name });
+          const s = S.array(shm, 0, 2)[1];
+          s.x = 3;
+          s.class = 4;
+          assert.deepEqual(toObject(S.at(shm, 8)), { x: 3, class: 4 }, name);
+          assert.equal(s.constructor.name, name);
+        }
+      } finally {
+        _setCodegen(before);
+      }
+    }
+  });
+});
+
+test("a struct with more fields than the engine compiles into one class still works", () => {
+  const fields: Record<string, FieldType<number>> = {};
+  for (let i = 0; i < 40_000; i++) fields[`f${i}`] = i32;
+  const Wide = struct(fields);
+  assert.equal(Wide.byteLength, 160_000);
+  withRegion(1 << 18, (shm) => {
+    const w = Wide.at(shm, 0) as Record<string, number>;
+    w.f39999 = 7;
+    assert.equal(w.f39999, 7);
+    assert.equal(new DataView(shm.buffer).getInt32(Wide.offsetOf("f39999"), true), 7);
+    assert.throws(() => (w.f0 = 2 ** 40), RangeError);
+    assert.equal(Wide.array(shm, 0, 1).get(0).f39999, 7);
+  });
+});
