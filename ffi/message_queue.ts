@@ -33,7 +33,17 @@ const POLL_CAP_MS = 20;
 
 const encoder = new TextEncoder();
 
-/** Options for {@linkcode MessageQueue.create}. */
+/**
+ * Options for {@linkcode MessageQueue.create}.
+ *
+ * @example
+ * ```ts
+ * import { IPC_PRIVATE, MessageQueue, type MessageQueueCreateOptions } from "./mod.ts";
+ * const options: MessageQueueCreateOptions = { mode: 0o640, exclusive: true };
+ * const queue = MessageQueue.create(IPC_PRIVATE, options);
+ * queue.remove();
+ * ```
+ */
 export interface MessageQueueCreateOptions {
   /** Permission bits. Default 0o600. */
   mode?: number;
@@ -44,7 +54,18 @@ export interface MessageQueueCreateOptions {
   exclusive?: boolean;
 }
 
-/** Options for {@linkcode MessageQueue.send}. */
+/**
+ * Options for {@linkcode MessageQueue.send}.
+ *
+ * @example
+ * ```ts
+ * import { IPC_PRIVATE, MessageQueue, type MessageSendOptions } from "./mod.ts";
+ * const queue = MessageQueue.create(IPC_PRIVATE);
+ * const options: MessageSendOptions = { wait: false };
+ * console.assert(queue.send(1, "now or never", options));
+ * queue.remove();
+ * ```
+ */
 export interface MessageSendOptions {
   /**
    * Block while the queue is full. Default true; with false a full queue
@@ -53,7 +74,19 @@ export interface MessageSendOptions {
   wait?: boolean;
 }
 
-/** Options for {@linkcode MessageQueue.receive}. */
+/**
+ * Options for {@linkcode MessageQueue.receive}.
+ *
+ * @example
+ * ```ts
+ * import { IPC_PRIVATE, MessageQueue, type MessageReceiveOptions } from "./mod.ts";
+ * const queue = MessageQueue.create(IPC_PRIVATE);
+ * queue.send(2, "0123456789");
+ * const options: MessageReceiveOptions = { type: 2, maxBytes: 4, truncate: true, wait: false };
+ * console.assert(queue.receive(options)!.data.length === 4);
+ * queue.remove();
+ * ```
+ */
 export interface MessageReceiveOptions {
   /**
    * Which message to take, as msgrcv's `msgtyp`: 0 the first of any type,
@@ -75,7 +108,18 @@ export interface MessageReceiveOptions {
   wait?: boolean;
 }
 
-/** Options for {@linkcode MessageQueue.receiveAsync}. */
+/**
+ * Options for {@linkcode MessageQueue.receiveAsync}.
+ *
+ * @example
+ * ```ts
+ * import { IPC_PRIVATE, MessageQueue, type MessageReceiveAsyncOptions } from "./mod.ts";
+ * const queue = MessageQueue.create(IPC_PRIVATE);
+ * const options: MessageReceiveAsyncOptions = { type: 1, timeout: 20 };
+ * console.assert((await queue.receiveAsync(options)) === null);
+ * queue.remove();
+ * ```
+ */
 export interface MessageReceiveAsyncOptions {
   /** As for {@linkcode MessageQueue.receive}. */
   type?: number;
@@ -89,7 +133,18 @@ export interface MessageReceiveAsyncOptions {
   signal?: AbortSignal;
 }
 
-/** Options for {@linkcode MessageQueue.sendAsync}. */
+/**
+ * Options for {@linkcode MessageQueue.sendAsync}.
+ *
+ * @example
+ * ```ts
+ * import { IPC_PRIVATE, MessageQueue, type MessageSendAsyncOptions } from "./mod.ts";
+ * const queue = MessageQueue.create(IPC_PRIVATE);
+ * const options: MessageSendAsyncOptions = { timeout: 100, signal: AbortSignal.timeout(1000) };
+ * console.assert(await queue.sendAsync(1, "hi", options));
+ * queue.remove();
+ * ```
+ */
 export interface MessageSendAsyncOptions {
   /** Give up after this many milliseconds: the promise resolves to false. */
   timeout?: number;
@@ -97,7 +152,19 @@ export interface MessageSendAsyncOptions {
   signal?: AbortSignal;
 }
 
-/** One message taken from a queue. */
+/**
+ * One message taken from a queue.
+ *
+ * @example
+ * ```ts
+ * import { IPC_PRIVATE, type Message, MessageQueue } from "./mod.ts";
+ * const queue = MessageQueue.create(IPC_PRIVATE);
+ * queue.send(7, "seven");
+ * const message: Message = queue.receive()!;
+ * console.assert(message.type === 7 && new TextDecoder().decode(message.data) === "seven");
+ * queue.remove();
+ * ```
+ */
 export interface Message {
   /** Its type, a positive integer chosen by the sender. */
   type: number;
@@ -105,7 +172,18 @@ export interface Message {
   data: Uint8Array;
 }
 
-/** What `msgctl(IPC_STAT)` reports about a queue. */
+/**
+ * What `msgctl(IPC_STAT)` reports about a queue.
+ *
+ * @example
+ * ```ts
+ * import { IPC_PRIVATE, MessageQueue, type MessageQueueStat } from "./mod.ts";
+ * const queue = MessageQueue.create(IPC_PRIVATE);
+ * const stat: MessageQueueStat = queue.stat();
+ * console.assert(stat.messages === 0 && stat.mode === 0o600);
+ * queue.remove();
+ * ```
+ */
 export interface MessageQueueStat {
   /** The key it was made with (0 for IPC_PRIVATE). */
   key: number;
@@ -360,17 +438,49 @@ export class MessageQueue {
     return new MessageQueue(id, key, false, what);
   }
 
-  /** The queue id (msqid), valid in every process. */
+  /**
+   * The queue id (msqid), valid in every process.
+   *
+   * @example
+   * ```ts
+   * import { IPC_PRIVATE, MessageQueue } from "./mod.ts";
+   * const queue = MessageQueue.create(IPC_PRIVATE);
+   * console.assert(MessageQueue.attach(queue.id).id === queue.id);
+   * queue.remove();
+   * ```
+   */
   get id(): number {
     return this.#id;
   }
 
-  /** The key it was created or opened with. */
+  /**
+   * The key it was created or opened with.
+   *
+   * @example
+   * ```ts
+   * import { IPC_PRIVATE, MessageQueue } from "./mod.ts";
+   * const queue = MessageQueue.create(IPC_PRIVATE);
+   * console.assert(queue.key === IPC_PRIVATE);
+   * queue.remove();
+   * ```
+   */
   get key(): number {
     return this.#key;
   }
 
-  /** True if this object's `create` call made the queue. */
+  /**
+   * True if this object's `create` call made the queue.
+   *
+   * @example
+   * ```ts
+   * import { MessageQueue } from "./mod.ts";
+   * const key = 0x5eed0000 + (Date.now() % 0xffff);
+   * const first = MessageQueue.create(key, { exclusive: false });
+   * const second = MessageQueue.create(key, { exclusive: false });
+   * console.assert(first.created && !second.created);
+   * first.remove();
+   * ```
+   */
   get created(): boolean {
     return this.#created;
   }
