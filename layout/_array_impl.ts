@@ -61,26 +61,7 @@ export function arrayImpl(element: FieldImpl, count: number): FieldImpl {
     },
     prepare(value: unknown, where: string, init: boolean): unknown[] | undefined {
       if (init && value === undefined) return undefined;
-      let items: unknown[];
-      if (Array.isArray(value)) {
-        items = value;
-      } else if (
-        value !== null && typeof value === "object" &&
-        (Symbol.iterator in value || typeof (value as ArrayLike<unknown>).length === "number")
-      ) {
-        items = Array.from(value as ArrayLike<unknown>);
-      } else {
-        throw new TypeError(
-          `${where} (${name}) must be an array or an iterable of ${element.name}, got ${
-            describe(value)
-          }`,
-        );
-      }
-      if (items.length > count) {
-        throw new RangeError(
-          `${where} (${name}) holds at most ${count} elements, got ${items.length}`,
-        );
-      }
+      const items = itemsOf(value, count, () => `${where} (${name})`, element.name);
       return items.map((v, i) =>
         init && v === undefined ? undefined : element.prepare(v, `${where}[${i}]`, init)
       );
@@ -128,4 +109,47 @@ export function arrayImpl(element: FieldImpl, count: number): FieldImpl {
   };
   dimensions.set(impl, { baseName, baseDescriptor, dims });
   return impl;
+}
+
+/**
+ * The items of an array, iterable or array-like, refused with RangeError
+ * once there are more than `count`: an iterable is read for at most `count +
+ * 1` items (then closed, as `for-of` would), an array-like's `length` is
+ * checked before anything is copied, so an endless or huge source fails fast.
+ */
+function itemsOf(
+  value: unknown,
+  count: number,
+  what: () => string,
+  elementName: string,
+): unknown[] {
+  const tooMany = (got: string) =>
+    new RangeError(`${what()} holds at most ${count} elements, got ${got}`);
+  if (Array.isArray(value)) {
+    if (value.length > count) throw tooMany(String(value.length));
+    return value;
+  }
+  if (value !== null && typeof value === "object") {
+    if (Symbol.iterator in value) {
+      const items: unknown[] = [];
+      for (const item of value as Iterable<unknown>) {
+        if (items.length === count) throw tooMany(`more than ${count}`); // for-of closes the iterator
+        items.push(item);
+      }
+      return items;
+    }
+    const length = (value as ArrayLike<unknown>).length;
+    if (typeof length === "number") {
+      if (!Number.isSafeInteger(length) || length < 0) {
+        throw new RangeError(
+          `${what()} is array-like with length ${length}; a length must be an integer from 0`,
+        );
+      }
+      if (length > count) throw tooMany(String(length));
+      return Array.from(value as ArrayLike<unknown>);
+    }
+  }
+  throw new TypeError(
+    `${what()} must be an array or an iterable of ${elementName}, got ${describe(value)}`,
+  );
 }

@@ -652,3 +652,33 @@ test("a struct with more fields than the engine compiles into one class still wo
     assert.equal(Wide.array(shm, 0, 1).get(0).f39999, 7);
   });
 });
+
+test("an endless iterable or a huge array-like is refused after reading at most length + 1 items", () => {
+  withRegion(4096, (shm) => {
+    const Team = struct({ scores: array(i32, 4), tail: i32 });
+    const t = Team.at(shm, 0) as unknown as { scores: unknown; tail: number };
+    t.tail = 9;
+    const before = bytesOf(shm, 0, Team.byteLength);
+    let pulled = 0;
+    let closed = false;
+    function* endless() {
+      try {
+        for (;;) yield ++pulled;
+      } finally {
+        closed = true;
+      }
+    }
+    assert.throws(() => (t.scores = endless()), /at most 4 elements, got more than 4$/);
+    assert.equal(pulled, 5);
+    assert.ok(closed, "the iterator is closed, as for-of would");
+    const started = performance.now();
+    assert.throws(() => (t.scores = { length: 2 ** 26 }), /at most 4 elements, got 67108864/);
+    assert.ok(performance.now() - started < 100, "the length is checked before copying");
+    assert.throws(() => (t.scores = { length: 1.5 }), RangeError);
+    assert.throws(() => (t.scores = { length: -1 }), RangeError);
+    assert.deepEqual(bytesOf(shm, 0, Team.byteLength), before);
+    t.scores = { length: 2, 0: 5, 1: 6 };
+    t.scores = new Set([7, 8]);
+    assert.deepEqual(toObject(Team.at(shm, 0)), { scores: [7, 8, 0, 0], tail: 9 });
+  });
+});
