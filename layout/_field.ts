@@ -129,15 +129,24 @@ export function registerType(type: object, impl: FieldImpl): void {
   impls.set(type, impl);
 }
 
+/** How to call each field type maker, for the hint when one is passed uncalled. */
+const MAKERS: Readonly<Record<string, string>> = {
+  char: "char(8)",
+  bytes: "bytes(8)",
+  array: "array(i32, 8)",
+  struct: "struct({ x: i32 })",
+};
+
 /** The behaviour of a field type; TypeError if `type` is not one. */
 export function implOf(type: unknown, argument: string): FieldImpl {
   const impl = typeof type === "object" && type !== null ? impls.get(type) : undefined;
   if (impl !== undefined) return impl;
   if (typeof type === "function") {
+    const example = MAKERS[type.name];
     throw new TypeError(
-      `${argument} must be a field type; ${
-        type.name || "this function"
-      } makes one when called, e.g. ${type.name || "char"}(8)`,
+      example === undefined
+        ? `${argument} must be a field type, got a function; call it to make one?`
+        : `${argument} must be a field type; ${type.name} makes one when called, e.g. ${example}`,
     );
   }
   throw new TypeError(

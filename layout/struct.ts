@@ -168,7 +168,13 @@ export interface StructLayout<F extends Fields> extends Layout<RecordOf<F>, Valu
 
 // Field names become accessor names in generated source: keep them plain.
 const IDENTIFIER = /^[A-Za-z_$][\w$]*$/;
-const RESERVED = new Set(["constructor", "__proto__", "prototype"]);
+/** Names a field cannot take, and why. */
+const RESERVED = new Map([
+  ["constructor", "every JavaScript object has it"],
+  ["__proto__", "every JavaScript object has it"],
+  ["prototype", "every JavaScript object has it"],
+  ["toJSON", "records use it for JSON.stringify()"],
+]);
 
 /**
  * Defines a C struct layout. Fields are laid out in the order given, each at
@@ -184,11 +190,12 @@ const RESERVED = new Set(["constructor", "__proto__", "prototype"]);
  * become zero, as in a C compound literal; sync slots are never touched.
  *
  * @param fields Field name to type, in C declaration order. Names are JS
- *   identifiers.
+ *   identifiers other than `constructor`, `__proto__`, `prototype` and
+ *   `toJSON` (which records use for `JSON.stringify`).
  * @param options `name` for messages.
  * @returns The layout.
- * @throws {TypeError|RangeError} On an empty struct, a bad name or a
- *   non-type.
+ * @throws {TypeError|RangeError} On an empty struct, a bad or reserved
+ *   name, a symbol key or a non-type.
  *
  * @example The docs' people array and shared_use_st
  * ```ts
@@ -219,22 +226,30 @@ export function struct<const F extends Fields>(
   if (typeof name !== "string") {
     throw new TypeError(`options.name must be a string, got ${describe(name)}`);
   }
-  const names = Object.keys(fields);
-  if (names.length === 0) {
+  const symbol = Object.getOwnPropertySymbols(fields)[0];
+  if (symbol !== undefined) {
+    throw new TypeError(
+      `fields must be keyed by names; a symbol key (${String(symbol)}) cannot name a C field`,
+    );
+  }
+  // Each definition is read once (it may be a getter), and what is laid out
+  // is what `fields` keeps.
+  const definitions = Object.entries(fields);
+  if (definitions.length === 0) {
     throw new RangeError("fields must have at least one field; C has no empty structs");
   }
   const slots: FieldSlot[] = [];
   let offset = 0;
   let alignment = 1;
-  for (const field of names) {
-    if (!IDENTIFIER.test(field) || RESERVED.has(field)) {
-      throw new RangeError(
-        `field names must be JS identifiers other than constructor, __proto__ and prototype, got ${
-          JSON.stringify(field)
-        }`,
-      );
+  for (const [field, type] of definitions) {
+    if (!IDENTIFIER.test(field)) {
+      throw new RangeError(`field names must be JS identifiers, got ${JSON.stringify(field)}`);
     }
-    const impl = implOf(fields[field], `fields.${field}`);
+    const reserved = RESERVED.get(field);
+    if (reserved !== undefined) {
+      throw new RangeError(`field name "${field}" is reserved: ${reserved}; rename the field`);
+    }
+    const impl = implOf(type, `fields.${field}`);
     offset = alignUp(offset, impl.alignment);
     slots.push({ name: field, impl, offset, where: `${name}.${field}` });
     offset += impl.byteLength;
@@ -245,7 +260,7 @@ export function struct<const F extends Fields>(
     throw new RangeError(`the struct is too large: ${byteLength} bytes`);
   }
   const impl = structImpl(name, slots, byteLength, alignment);
-  const frozen = Object.freeze({ ...fields });
+  const frozen = Object.freeze(Object.fromEntries(definitions));
   const placed = placement(impl);
   const layout = defineType<RecordOf<F>, object>(impl, {
     fields: frozen,

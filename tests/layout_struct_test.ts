@@ -682,3 +682,43 @@ test("an endless iterable or a huge array-like is refused after reading at most 
     assert.deepEqual(toObject(Team.at(shm, 0)), { scores: [7, 8, 0, 0], tail: 9 });
   });
 });
+
+test("struct() reads each field definition once and keeps what it laid out", () => {
+  let reads = 0;
+  const fields = {
+    get a(): FieldType {
+      return reads++ === 0 ? i32 : u8;
+    },
+  };
+  const S = struct(fields);
+  assert.equal(reads, 1);
+  assert.equal(S.fields.a, i32);
+  assert.equal(S.byteLength, 4);
+});
+
+test("struct() refuses symbol keys and names the record API uses", () => {
+  assert.throws(() => struct({ a: i32, [Symbol("b")]: i32 }), /symbol/);
+  assert.throws(
+    () => struct({ toJSON: i32 }),
+    (e: unknown) => e instanceof RangeError && /"toJSON".*JSON\.stringify/.test(e.message),
+  );
+  for (const name of ["constructor", "__proto__", "prototype"]) {
+    assert.throws(
+      () => struct(JSON.parse(`{"${name}": 0}`, (_, v) => v === 0 ? i32 : v)),
+      RangeError,
+    );
+  }
+});
+
+test("a field type maker passed uncalled gets a hint that shows its arguments", () => {
+  const hint = (maker: unknown, example: string) =>
+    assert.throws(
+      () => struct({ x: maker as FieldType }),
+      (e: unknown) => e instanceof TypeError && e.message.includes(example),
+      example,
+    );
+  hint(array, "array(i32, 8)");
+  hint(char, "char(8)");
+  hint(bytes, "bytes(8)");
+  hint(struct, "struct({ x: i32 })");
+});
