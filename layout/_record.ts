@@ -23,7 +23,7 @@ export const KIDS: unique symbol = Symbol("shmkit.layout.kids");
 /** On each record prototype: the struct's FieldImpl. */
 export const STRUCT: unique symbol = Symbol("shmkit.layout.struct");
 
-interface Kids {
+export interface Kids {
   buffer: ArrayBuffer;
   items: unknown[];
 }
@@ -93,18 +93,36 @@ export function jsonSafe(value: unknown): unknown {
   return value;
 }
 
-/** The cached view (nested record, array, bytes, sync object) of field `index`. */
-function kidOf(record: RecordInternals, index: number, slot: FieldSlot): unknown {
-  const b = record[BINDING];
-  const o = record[OFFSET] + slot.offset;
-  live(b, o, slot.impl.byteLength);
-  let kids = record[KIDS];
+/** Whatever keeps views of its parts: a record, or an array of sync slots. */
+export interface KidHolder {
+  [KIDS]: Kids | undefined;
+}
+
+/**
+ * The view of part `index` of `holder` (nested record, array, bytes, sync
+ * object): made once and kept until the region's buffer changes, so a sync
+ * primitive is attached once and a view never outlives its buffer.
+ */
+export function cachedView(
+  holder: KidHolder,
+  index: number,
+  b: Binding,
+  o: number,
+  impl: FieldImpl,
+): unknown {
+  live(b, o, impl.byteLength);
+  let kids = holder[KIDS];
   if (kids === undefined || kids.buffer !== b.buffer) {
-    kids = record[KIDS] = { buffer: b.buffer, items: [] };
+    kids = holder[KIDS] = { buffer: b.buffer, items: [] };
   }
   let value = kids.items[index];
-  if (value === undefined) value = kids.items[index] = slot.impl.read(b, o);
+  if (value === undefined) value = kids.items[index] = impl.read(b, o);
   return value;
+}
+
+/** The cached view of field `index`. */
+function kidOf(record: RecordInternals, index: number, slot: FieldSlot): unknown {
+  return cachedView(record, index, record[BINDING], record[OFFSET] + slot.offset, slot.impl);
 }
 
 function writer(slot: FieldSlot) {

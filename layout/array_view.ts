@@ -6,16 +6,19 @@
  * Index access (`people[3]`) works without wrapping each view in a Proxy:
  * the views' prototype chain ends in one shared Proxy that only sees
  * property names the view does not have. It refuses out-of-range indexes with
- * RangeError; in range, a RecordArray defines the element as a read-only own
- * property, so the next `people[3]` is an ordinary property read. `get(i)`
- * and `set(i, v)` skip even that and are the fastest way in a loop.
+ * RangeError. In range, a RecordArray keeps the record of each of its first
+ * INDEX_CACHE_LIMIT indexes as a hidden (non-enumerable) read-only own
+ * property, so the next `people[3]` is an ordinary property read; beyond
+ * that, each access goes through the Proxy and makes a new record, so a view
+ * over a large array never holds more than that many records. `get(i)` and
+ * `set(i, v)` skip the Proxy and are the fastest way in a loop.
  *
  * @module
  */
 import { type Binding, live, recover } from "./_binding.ts";
 import { codegen, compile } from "./_codegen.ts";
 import { describe, type FieldImpl } from "./_field.ts";
-import { jsonSafe } from "./_record.ts";
+import { cachedView, jsonSafe, KIDS, type Kids } from "./_record.ts";
 import { badNumber, type NumberKind, numberKindOf } from "./numbers.ts";
 
 const INDEX_GET: unique symbol = Symbol("shmkit.layout.indexGet");
@@ -65,6 +68,12 @@ export const V_BAD_INDEX: unique symbol = Symbol("shmkit.layout.badIndex");
 const V_KIND: unique symbol = Symbol("shmkit.layout.kind");
 const V_CACHE: unique symbol = Symbol("shmkit.layout.cache");
 
+/**
+ * How many indexes of a RecordArray `view[i]` keeps records for: enough for
+ * the small arrays of a C struct, bounded for views over large ones.
+ */
+const INDEX_CACHE_LIMIT = 1024;
+
 /** Walks a view with `get(i)`; a class rather than a generator, for speed. */
 class ViewIterator<T> implements IterableIterator<T> {
   #view: { get(i: number): T };
@@ -94,6 +103,7 @@ abstract class ArrayViewBase<T> {
   [V_WHAT]: string;
   [V_KIND]: NumberKind | undefined;
   [V_CACHE]: boolean;
+  [KIDS]: Kids | undefined;
 
   /** Views are made by layouts (`array()`, `struct().array()`), not directly. */
   constructor(
@@ -111,6 +121,7 @@ abstract class ArrayViewBase<T> {
     this[V_WHAT] = what;
     this[V_KIND] = numberKindOf(element);
     this[V_CACHE] = cache && element.stable;
+    this[KIDS] = undefined;
   }
 
   /** The number of elements. */
@@ -162,7 +173,10 @@ abstract class ArrayViewBase<T> {
       this[V_BAD_INDEX](index);
     }
     const e = this[V_ELEMENT];
-    return e.read(this[V_BINDING], this[V_OFFSET] + index * e.byteLength) as T;
+    const b = this[V_BINDING];
+    const o = this[V_OFFSET] + index * e.byteLength;
+    // A sync primitive is attached once per element, as once per record field.
+    return (e.kind === "slot" ? cachedView(this, index, b, o, e) : e.read(b, o)) as T;
   }
 
   protected write(index: number, value: unknown): void {
@@ -197,8 +211,11 @@ abstract class ArrayViewBase<T> {
   }
 
   [INDEX_GET](key: string): T {
-    const element = this.get(this.#parseIndex(key));
-    if (this[V_CACHE]) Object.defineProperty(this, key, { value: element, enumerable: true });
+    const index = this.#parseIndex(key);
+    const element = this.get(index);
+    if (this[V_CACHE] && index < INDEX_CACHE_LIMIT) {
+      Object.defineProperty(this, key, { value: element });
+    }
     return element;
   }
 
@@ -259,6 +276,14 @@ const TYPED_ARRAYS: Readonly<
  * throw RangeError outside `0 <= index < length`. Elements cannot be replaced
  * by assignment (`people[3] = x` throws TypeError): assign their fields, or
  * use `set(3, values)` to overwrite a whole element.
+ *
+ * `people[i]` keeps the record it made for each of the first 1024 indexes
+ * (as a hidden property: `Object.keys(people)` stays empty), so later reads
+ * of those are plain property reads and give the same record; past index
+ * 1023 every `people[i]` makes a new record, through a Proxy (about 150 ns),
+ * so memory stays bounded however many indexes are read. `get(i)` always
+ * makes a new record and is the fast way in a loop. Sync primitives in an
+ * array of slots are attached once per element.
  *
  * @example
  * ```ts

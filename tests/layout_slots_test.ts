@@ -172,3 +172,16 @@ test(
     }
   },
 );
+
+test("an array of sync slots attaches each element once", () => {
+  withRegion(4096, (shm) => {
+    const locks = array(mutex, 2).init(shm, 0);
+    assert.equal(locks[0], locks[0]);
+    assert.equal(locks.get(1), locks.get(1));
+    assert.equal(locks[1], locks.get(1));
+    const Table = struct({ free: array(semaphore, 2) });
+    const t = Table.init(shm, 64, { values: { free: [3, 4] } });
+    assert.equal(t.free[1], t.free.get(1));
+    assert.equal(t.free[1].value, 4);
+  });
+});

@@ -722,3 +722,16 @@ test("a field type maker passed uncalled gets a hint that shows its arguments", 
   hint(bytes, "bytes(8)");
   hint(struct, "struct({ x: i32 })");
 });
+
+test("people[i] caches records as hidden properties, for the first 1024 indexes only", () => {
+  withRegion(1 << 17, (shm) => {
+    const people = People.array(shm, 0, 5000);
+    assert.equal(people[3], people[3]);
+    for (let i = 0; i < 5000; i++) people[i].age = i;
+    assert.deepEqual(Object.keys(people), []);
+    const own = Reflect.ownKeys(people).filter((k) => typeof k === "string");
+    assert.ok(own.length <= 1024, `${own.length} records kept`);
+    assert.equal(people[4999].age, 4999);
+    assert.notEqual(people[4999], people[4999], "beyond the cache, a new record each time");
+  });
+});
