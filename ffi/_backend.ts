@@ -68,6 +68,8 @@ export interface Backend {
   errno(): number;
   /** Turns an address into the runtime's pointer value (`null` for 0). */
   pointer(address: bigint): UnsafePointer | null;
+  /** The address behind a pointer value, for handing to another thread. */
+  address(pointer: UnsafePointer | null): bigint;
   /** An ArrayBuffer over `byteLength` bytes at `address`; no copy. */
   arrayBuffer(address: bigint, byteLength: number): ArrayBuffer;
 }

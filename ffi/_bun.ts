@@ -80,6 +80,7 @@ export const load: LoadBackend = (table, libraries) => {
     libcAsync: null,
     errno: () => errnoCell[0],
     pointer,
+    address: (p) => (p === null ? 0n : BigInt(p as unknown as number)),
     arrayBuffer,
   };
   return backend;

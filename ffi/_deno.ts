@@ -114,6 +114,7 @@ export const load: LoadBackend = (table, libraries) => {
     libcAsync: libcAsync as unknown as LibcAsyncFunctions,
     errno: () => errnoCell[0],
     pointer,
+    address: (p) => toAddress(p),
     arrayBuffer,
   };
   return backend;

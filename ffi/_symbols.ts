@@ -161,10 +161,6 @@ export const LIBC_SYMBOLS = {
   kill: { parameters: ["i32", "i32"], result: "i32" },
   // ssize_t read(int fd, void *buf, size_t count)
   read: { parameters: ["i32", "buffer", "usize"], result: "isize" },
-  // void *memset(void *s, int c, size_t n): called with n = 0 it touches
-  // nothing and returns `s`, which turns an opaque pointer back into its
-  // address (to hand it to another thread).
-  memset: { parameters: ["pointer", "i32", "usize"], result: "pointer" },
   // int clock_gettime(clockid_t clk, struct timespec *tp)
   clock_gettime: { parameters: ["i32", "buffer"], result: "i32" },
   // pid_t getpid(void)

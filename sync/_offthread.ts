@@ -55,9 +55,9 @@ export interface PendingWait {
 
 const { SYS_futex, FUTEX_WAIT_BITSET } = platform;
 
-/** The address behind an opaque pointer (memset with length 0 returns it). */
+/** The address behind an opaque pointer, to hand to another thread. */
 export function addressOf(pointer: UnsafePointer): bigint {
-  return libc.memset(pointer, 0, 0) as bigint;
+  return backend.address(pointer);
 }
 
 let bitCounter = 0;
