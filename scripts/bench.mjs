@@ -27,7 +27,9 @@ const runtimes = {
 function run(command, args) {
   const result = spawnSync(command, args, { cwd: root, encoding: "utf8", maxBuffer: 1 << 24 });
   if (result.status !== 0) {
-    throw new Error(`${command} ${args.join(" ")} failed (${result.status ?? result.signal}):\n${result.stderr}`);
+    throw new Error(
+      `${command} ${args.join(" ")} failed (${result.status ?? result.signal}):\n${result.stderr}`,
+    );
   }
   return result.stdout;
 }
@@ -67,7 +69,9 @@ function syncBench() {
         process.stderr.write(`sync bench: ${who} count ${primitive}\n`);
         const runs = [];
         for (let i = 0; i < REPEATS; i++) {
-          runs.push(rows(run(...command(["count", primitive, String(COUNT)])))[`count ${primitive}`]);
+          runs.push(
+            rows(run(...command(["count", primitive, String(COUNT)])))[`count ${primitive}`],
+          );
         }
         results[who][`count ${primitive}`] = median(runs);
       }
@@ -88,10 +92,16 @@ function table(results) {
     const count = name.startsWith("count ");
     const c = results.c[name];
     const cell = (value) =>
-      value === undefined ? "—" : count ? `${(value / 1e6).toFixed(1)} M/s` : `${value.toFixed(1)} ns`;
+      value === undefined
+        ? "—"
+        : count
+        ? `${(value / 1e6).toFixed(1)} M/s`
+        : `${value.toFixed(1)} ns`;
     // Pairs: time, lower is better, ratio = TS / C. Count: throughput, higher
     // is better, ratio = TS / C as well (so 0.5x means half of C's rate).
-    const ratio = (value) => (c === undefined || value === undefined ? "—" : `${(value / c).toFixed(2)}x`);
+    const ratio = (
+      value,
+    ) => (c === undefined || value === undefined ? "—" : `${(value / c).toFixed(2)}x`);
     const label = count ? `${name} (2 processes, ${COUNT.toLocaleString("en")} each)` : name;
     lines.push(
       `| ${label} | ${cell(c)} | ${cell(results.deno[name])} | ${ratio(results.deno[name])} | ${
@@ -104,7 +114,9 @@ function table(results) {
 
 if (only === undefined || only === "sync") {
   const results = syncBench();
-  console.log("\n### sync: uncontended pairs (ns per pair, lower is better) and the count workload (increments/s, higher is better)\n");
+  console.log(
+    "\n### sync: uncontended pairs (ns per pair, lower is better) and the count workload (increments/s, higher is better)\n",
+  );
   console.log(table(results));
   console.log(`\n${process.platform}-${process.arch}, ${new Date().toISOString().slice(0, 10)}`);
 }
