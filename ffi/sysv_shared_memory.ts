@@ -205,13 +205,22 @@ export class SysVSharedMemory implements SharedRegion, Disposable {
     const exclusive = options?.exclusive ?? true;
     const cKey = key | 0;
     const what = describeKey(cKey);
-    const flags = platform.IPC_CREAT | (exclusive ? platform.IPC_EXCL : 0) | mode;
-    const id = libc.shmget(cKey, BigInt(size), flags);
-    if (id < 0) throw new ErrnoError(errno(), "shmget", `create ${what}`, what);
+    const { IPC_CREAT, IPC_EXCL, EEXIST } = platform;
+    // IPC_EXCL first even when not exclusive, so that `created` is exact.
+    let id = libc.shmget(cKey, BigInt(size), IPC_CREAT | IPC_EXCL | mode);
+    const created = id >= 0;
+    if (!created) {
+      const code = errno();
+      if (exclusive || code !== EEXIST) {
+        throw new ErrnoError(code, "shmget", `create ${what}`, what);
+      }
+      id = libc.shmget(cKey, BigInt(size), mode);
+      if (id < 0) throw new ErrnoError(errno(), "shmget", `open ${what}`, what);
+    }
     try {
-      return new SysVSharedMemory(id, cKey, false, true, what);
+      return new SysVSharedMemory(id, cKey, false, created, what);
     } catch (error) {
-      if (exclusive || cKey === IPC_PRIVATE) libc.shmctl(id, platform.IPC_RMID, null);
+      if (created) libc.shmctl(id, platform.IPC_RMID, null);
       throw error;
     }
   }

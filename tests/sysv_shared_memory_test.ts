@@ -64,6 +64,14 @@ test("SysVSharedMemory.create() refuses a taken key with EEXIST; exclusive: fals
     });
     using b = SysVSharedMemory.create(key, 4096, { exclusive: false });
     assert.equal(b.id, a.id);
+    assert.equal(b.created, false);
+    const fresh = uniqueKey();
+    try {
+      using c = SysVSharedMemory.create(fresh, 4096, { exclusive: false });
+      assert.equal(c.created, true);
+    } finally {
+      removeKey(fresh);
+    }
   } finally {
     removeKey(key);
   }
