@@ -168,8 +168,14 @@ export const LINUX_CONSTANTS = {
   SHM_NATTCH: 88,
   /** struct msqid_ds (LP64). */
   MSQID_DS_SIZE: 120,
+  MSG_STIME: 48,
+  MSG_RTIME: 56,
+  MSG_CTIME: 64,
+  MSG_CBYTES: 72,
   MSG_QNUM: 80,
   MSG_QBYTES: 88,
+  MSG_LSPID: 96,
+  MSG_LRPID: 100,
   /** sem_t is four longs on LP64 glibc and musl. */
   SEM_T_SIZE: 32,
   SEM_T_ALIGN: 8,

@@ -13,15 +13,6 @@ import {
   validateOptions,
 } from "./_validate.ts";
 
-// struct msqid_ds fields that _linux.ts does not name yet (LP64 glibc and
-// musl, x86-64 and aarch64 alike): the three times and the pids.
-const MSG_STIME = 48;
-const MSG_RTIME = 56;
-const MSG_CTIME = 64;
-const MSG_CBYTES = 72;
-const MSG_LSPID = 96;
-const MSG_LRPID = 100;
-
 /** Bytes of the `long mtype` that starts every `struct msgbuf`. */
 const TYPE_BYTES = 8;
 
@@ -251,13 +242,13 @@ function statQueue(id: number, what: string): MessageQueueStat {
   return {
     key: v.getInt32(0, true),
     messages: Number(v.getBigUint64(platform.MSG_QNUM, true)),
-    bytes: Number(v.getBigUint64(MSG_CBYTES, true)),
+    bytes: Number(v.getBigUint64(platform.MSG_CBYTES, true)),
     maxBytes: Number(v.getBigUint64(platform.MSG_QBYTES, true)),
-    lastSendPid: v.getInt32(MSG_LSPID, true),
-    lastReceivePid: v.getInt32(MSG_LRPID, true),
-    sendTime: when(MSG_STIME),
-    receiveTime: when(MSG_RTIME),
-    changeTime: new Date(seconds(MSG_CTIME) * 1000),
+    lastSendPid: v.getInt32(platform.MSG_LSPID, true),
+    lastReceivePid: v.getInt32(platform.MSG_LRPID, true),
+    sendTime: when(platform.MSG_STIME),
+    receiveTime: when(platform.MSG_RTIME),
+    changeTime: new Date(seconds(platform.MSG_CTIME) * 1000),
     mode: v.getUint16(platform.IPC_PERM_MODE, true) & 0o777,
     uid: v.getUint32(platform.IPC_PERM_UID, true),
     gid: v.getUint32(platform.IPC_PERM_GID, true),
