@@ -57,16 +57,50 @@ export class RecordBase {
     return jsonSafe(snapshotOf(this));
   }
 
-  [Symbol.for("Deno.customInspect")](
-    inspect: (value: unknown, options: unknown) => string,
-    options: unknown,
-  ): string {
-    return `${this.constructor.name} ${inspect(snapshotOf(this), options)}`;
+  [Symbol.for("Deno.customInspect")](inspect: Inspect, options: unknown): unknown {
+    return showRecord(this, inspect, options);
   }
 
-  [Symbol.for("nodejs.util.inspect.custom")](): unknown {
-    return snapshotOf(this);
+  [Symbol.for("nodejs.util.inspect.custom")](
+    _depth: unknown,
+    options: unknown,
+    inspect?: Inspect,
+  ): unknown {
+    return showRecord(this, inspect, options);
   }
+}
+
+// Records are made by generated classes that only inherit RecordBase's
+// prototype (its constructor never runs), so it has no private members.
+function showRecord(record: object, inspect: Inspect | undefined, options: unknown): unknown {
+  const binding = (record as RecordInternals)[BINDING];
+  return show(record.constructor.name, binding, () => snapshotOf(record), inspect, options);
+}
+
+/** The inspect function runtimes pass to custom inspection. */
+export type Inspect = (value: unknown, options: unknown) => string;
+
+/**
+ * What `console.log` and the runtimes' inspect functions show for a record
+ * or an array view: `People { name: "Ann", age: 30 }`, or `People <closed>`
+ * once the region is closed. Never throws: a view that no longer fits its
+ * resized region shows why.
+ */
+export function show(
+  label: string,
+  binding: Binding,
+  snapshot: () => unknown,
+  inspect: Inspect | undefined,
+  options: unknown,
+): unknown {
+  if (binding.region.closed) return `${label} <closed>`;
+  let value: unknown;
+  try {
+    value = snapshot();
+  } catch (error) {
+    return `${label} <${error instanceof Error ? error.message : String(error)}>`;
+  }
+  return inspect === undefined ? value : `${label} ${inspect(value, options)}`;
 }
 
 /** The snapshot of a record made by any layout. */

@@ -18,7 +18,7 @@
 import { type Binding, live, recover } from "./_binding.ts";
 import { codegen, compile } from "./_codegen.ts";
 import { describe, type FieldImpl } from "./_field.ts";
-import { cachedView, jsonSafe, KIDS, type Kids } from "./_record.ts";
+import { cachedView, type Inspect, jsonSafe, KIDS, type Kids, show } from "./_record.ts";
 import { badNumber, type NumberKind, numberKindOf } from "./numbers.ts";
 
 const INDEX_GET: unique symbol = Symbol("shmkit.layout.indexGet");
@@ -157,15 +157,21 @@ abstract class ArrayViewBase<T> {
     return jsonSafe(this[SNAPSHOT]());
   }
 
-  [Symbol.for("Deno.customInspect")](
-    inspect: (value: unknown, options: unknown) => string,
-    options: unknown,
-  ): string {
-    return `${this.constructor.name}(${this[V_COUNT]}) ${inspect(this[SNAPSHOT](), options)}`;
+  [Symbol.for("Deno.customInspect")](inspect: Inspect, options: unknown): unknown {
+    return this.#show(inspect, options);
   }
 
-  [Symbol.for("nodejs.util.inspect.custom")](): unknown {
-    return this[SNAPSHOT]();
+  [Symbol.for("nodejs.util.inspect.custom")](
+    _depth: unknown,
+    options: unknown,
+    inspect?: Inspect,
+  ): unknown {
+    return this.#show(inspect, options);
+  }
+
+  #show(inspect: Inspect | undefined, options: unknown): unknown {
+    const label = `${this.constructor.name}(${this[V_COUNT]})`;
+    return show(label, this[V_BINDING], () => this[SNAPSHOT](), inspect, options);
   }
 
   protected element(index: number): T {

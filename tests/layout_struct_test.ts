@@ -26,6 +26,7 @@ import {
   ValueArray,
 } from "../mod.ts";
 import { _setCodegen } from "../layout/_codegen.ts";
+import { inspect } from "node:util";
 import { uniqueName } from "./_helpers.ts";
 
 function withRegion(size: number, fn: (shm: SharedMemory) => void): void {
@@ -734,4 +735,26 @@ test("people[i] caches records as hidden properties, for the first 1024 indexes 
     assert.equal(people[4999].age, 4999);
     assert.notEqual(people[4999], people[4999], "beyond the cache, a new record each time");
   });
+});
+
+test("inspecting a record or an array view shows its name and values, and <closed> once closed", () => {
+  const g = globalThis as { Deno?: { inspect(v: unknown): string }; Bun?: typeof g.Deno };
+  const inspectors = [(g.Deno ?? g.Bun)!.inspect, inspect];
+  const shm = SharedMemory.create(uniqueName("layout-inspect"), 4096);
+  shm.unlink();
+  const people = People.array(shm, 0, 2);
+  people.set(0, { name: "Ann", age: 30 });
+  const ann = people[0];
+  const list = struct({ list: array(i32, 2) }).at(shm, 64).list;
+  for (const show of inspectors) {
+    assert.match(show(ann), /^People \{.*"?name"?: ['"]Ann['"].*age"?: 30/s);
+    assert.match(show(people), /RecordArray\(2\).*Ann/s);
+    assert.match(show(list), /ValueArray\(2\).*0/s);
+  }
+  shm.close();
+  for (const show of inspectors) {
+    assert.equal(show(ann), "People <closed>");
+    assert.equal(show(people), "RecordArray(2) <closed>");
+    assert.equal(show(list), "ValueArray(2) <closed>");
+  }
 });
