@@ -30,7 +30,6 @@ export const HEADER_FORMAT = 1;
 export const HEADER_FIXED = 32;
 /** Headers are placed at multiples of this. */
 export const HEADER_ALIGN = 8;
-const MAX_DESCRIPTION = 1 << 20;
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
@@ -133,10 +132,12 @@ export function verifyHeader(
   const length = dv.getUint32(o + 16, true);
   const dataOffset = dv.getUint32(o + 20, true);
   const theirDataLength = dv.getBigUint64(o + 24, true);
+  // No limit but the region: init() writes a description of any size (its
+  // length field is 32 bits, more than any string an engine makes).
   const room = b.buffer.byteLength - o - HEADER_FIXED;
-  if (length > Math.min(room, MAX_DESCRIPTION)) {
+  if (length > room) {
     throw new LayoutMismatchError(what, [
-      `the header is corrupt: its description claims ${length} bytes, more than the region holds`,
+      `the header is corrupt: its description claims ${length} bytes but ${room} follow the header in the region`,
     ]);
   }
   const theirs = decoder.decode(u8.subarray(o + HEADER_FIXED, o + HEADER_FIXED + length));

@@ -150,6 +150,30 @@ test("init() checks every value and option before writing a byte", () => {
   });
 });
 
+test("a layout whose description passes 1 MiB is written by init() and read back by attach()", () => {
+  const fields: Record<string, typeof i32> = {};
+  for (let i = 0; i < 4; i++) fields[`f${i}_${"x".repeat(300_000)}`] = i32;
+  const Long = struct(fields);
+  assert.ok(Long.describe().length > 1 << 20);
+  withRegion(Long.headerByteLength + 4096, (shm) => {
+    const written = Long.init(shm, 0, { header: true, values: { [Object.keys(fields)[3]]: 7 } });
+    const read = Long.attach(shm, 0, { header: true });
+    assert.equal(read[Object.keys(fields)[3]], 7);
+    assert.equal(written[Object.keys(fields)[3]], 7);
+  });
+});
+
+test("a header whose description runs past the region is reported as corrupt, with sizes", () => {
+  withRegion(4096, (shm) => {
+    People.init(shm, 0, { header: true });
+    new DataView(shm.buffer).setUint32(16, 5000, true);
+    assert.throws(
+      () => People.attach(shm, 0, { header: true }),
+      mismatch(/corrupt: its description claims 5000 bytes but 4064 follow the header/),
+    );
+  });
+});
+
 test("array layouts carry a header too", () => {
   withRegion(4096, (shm) => {
     const Crowd = array(People, 10);
