@@ -35,7 +35,7 @@ export {
   type StructOptions,
   type ValuesOf,
 } from "./struct.ts";
-export { type Attached, flag, mutex, semaphore, type SlotPlace, type SlotType } from "./slots.ts";
+export { flag, mutex, semaphore, type SlotType } from "./slots.ts";
 export type { AttachOptions, InitOptions, Layout } from "./layout.ts";
 export { RecordArray, ValueArray } from "./array_view.ts";
 export { LayoutMismatchError } from "./errors.ts";

@@ -10,67 +10,10 @@
  *
  * @module
  */
-import * as sync from "../sync/mod.ts";
-import { platform } from "../ffi/_platform.ts";
+import { Flag, Mutex, Semaphore } from "../sync/mod.ts";
 import type { SharedRegion } from "../ffi/region.ts";
 import { type Binding, live } from "./_binding.ts";
 import { defineType, describe, type Entry, type FieldType } from "./_field.ts";
-
-/**
- * Where a slot's primitive lives, given instead of the primitive itself when
- * `sync/` does not provide that class.
- *
- * @example
- * ```ts
- * import { type SlotPlace } from "../mod.ts";
- * function describePlace(place: SlotPlace): string {
- *   return `byte ${place.byteOffset} of a ${place.region.size}-byte region`;
- * }
- * console.assert(typeof describePlace === "function");
- * ```
- */
-export interface SlotPlace {
-  readonly region: SharedRegion;
-  readonly byteOffset: number;
-}
-
-type SyncName = "Mutex" | "Semaphore" | "Flag";
-
-/**
- * What reading a slot gives: the attached sync object, e.g. a `Mutex`.
- *
- * @example
- * ```ts
- * import { type Attached, Mutex } from "../mod.ts";
- * const isMutex = (m: Attached<"Mutex">): m is Mutex => m instanceof Mutex;
- * console.assert(typeof isMutex === "function");
- * ```
- */
-export type Attached<N extends SyncName> = typeof sync extends {
-  readonly [K in N]: { attach(region: SharedRegion, byteOffset: number): infer R };
-} ? R
-  : SlotPlace;
-
-interface SyncClass {
-  readonly byteLength?: number;
-  readonly alignment?: number;
-  init(region: SharedRegion, byteOffset: number, value?: number): unknown;
-  attach(region: SharedRegion, byteOffset: number): unknown;
-}
-
-function syncClass(name: SyncName): SyncClass | undefined {
-  const found = (sync as Record<string, unknown>)[name];
-  return typeof found === "function" ? found as unknown as SyncClass : undefined;
-}
-
-function sizeOf(cls: SyncClass | undefined, byteLength: number, alignment: number) {
-  const n = cls?.byteLength;
-  const a = cls?.alignment;
-  return {
-    byteLength: typeof n === "number" && n > 0 ? n : byteLength,
-    alignment: typeof a === "number" && a > 0 ? a : alignment,
-  };
-}
 
 /**
  * A field type that reserves room for a sync primitive; `slot` names which
@@ -88,14 +31,21 @@ export interface SlotType<T> extends FieldType<T> {
   readonly slot: string;
 }
 
+/** What a slot needs of its sync class. */
+interface SyncClass<T> {
+  readonly name: string;
+  readonly byteLength: number;
+  readonly alignment: number;
+  attach(region: SharedRegion, byteOffset: number): T;
+}
+
 function slot<T>(
-  syncName: SyncName,
+  cls: SyncClass<T>,
   typeName: string,
-  fallback: { byteLength: number; alignment: number },
+  init: (region: SharedRegion, byteOffset: number, value: number | undefined) => void,
   checkInitial: (value: unknown, where: string) => number | undefined,
 ): SlotType<T> {
-  const cls = syncClass(syncName);
-  const { byteLength, alignment } = sizeOf(cls, fallback.byteLength, fallback.alignment);
+  const { byteLength, alignment } = cls;
   const descriptor = `${typeName}(${byteLength} bytes)`;
   return defineType<T, { readonly slot: string }>({
     name: typeName,
@@ -105,16 +55,14 @@ function slot<T>(
     kind: "slot",
     stable: false,
     hasSlots: true,
-    read(b: Binding, o: number): unknown {
+    read(b: Binding, o: number): T {
       live(b, o, byteLength);
-      return cls !== undefined
-        ? cls.attach(b.region, o)
-        : Object.freeze({ region: b.region, byteOffset: o });
+      return cls.attach(b.region, o);
     },
     prepare(value: unknown, where: string, init: boolean): number | undefined {
       if (!init) {
         throw new TypeError(
-          `${where} is a ${typeName} slot and cannot be assigned; use the ${syncName} it gives`,
+          `${where} is a ${typeName} slot and cannot be assigned; use the ${cls.name} it gives`,
         );
       }
       return value === undefined ? undefined : checkInitial(value, where);
@@ -124,13 +72,7 @@ function slot<T>(
     },
     initialize(b: Binding, o: number, prepared: unknown): void {
       live(b, o, byteLength);
-      const value = prepared as number | undefined;
-      if (cls !== undefined) {
-        if (syncName === "Mutex") cls.init(b.region, o);
-        else cls.init(b.region, o, value ?? 0);
-      } else if (syncName === "Flag" && value !== undefined) {
-        b.dv.setInt32(o, value, true);
-      }
+      init(b.region, o, prepared as number | undefined);
     },
     clear(): void {
       // Zeroing a live lock would corrupt it; slots are left alone.
@@ -182,10 +124,10 @@ function integerIn(min: number, max: number, typeName: string) {
  * shm.unlink();
  * ```
  */
-export const mutex: SlotType<Attached<"Mutex">> = slot(
-  "Mutex",
+export const mutex: SlotType<Mutex> = slot(
+  Mutex,
   "mutex",
-  { byteLength: platform.PTHREAD_MUTEX_SIZE, alignment: platform.PTHREAD_MUTEX_ALIGN },
+  (region, o) => Mutex.init(region, o),
   (value, where) => {
     throw new TypeError(`${where} (mutex) takes no initial value, got ${describe(value)}`);
   },
@@ -208,10 +150,10 @@ export const mutex: SlotType<Attached<"Mutex">> = slot(
  * shm.unlink();
  * ```
  */
-export const semaphore: SlotType<Attached<"Semaphore">> = slot(
-  "Semaphore",
+export const semaphore: SlotType<Semaphore> = slot(
+  Semaphore,
   "semaphore",
-  { byteLength: platform.SEM_T_SIZE, alignment: platform.SEM_T_ALIGN },
+  (region, o, value) => Semaphore.init(region, o, value ?? 0),
   integerIn(0, 0x7fffffff, "semaphore"),
 );
 
@@ -234,9 +176,9 @@ export const semaphore: SlotType<Attached<"Semaphore">> = slot(
  * shm.unlink();
  * ```
  */
-export const flag: SlotType<Attached<"Flag">> = slot(
-  "Flag",
+export const flag: SlotType<Flag> = slot(
+  Flag,
   "flag",
-  { byteLength: 4, alignment: 4 },
+  (region, o, value) => Flag.init(region, o, value ?? 0),
   integerIn(-0x80000000, 0x7fffffff, "flag"),
 );

@@ -1,17 +1,18 @@
 // Sync slots: a struct can hold its own Mutex, Semaphore or Flag. init()
 // initializes them, reading attaches to them, and nothing else overwrites
-// them. Where sync/ does not (yet) provide a class, the slot still reserves
-// the C size and reads as { region, byteOffset }.
+// them.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import * as shmkit from "../mod.ts";
 import {
   array,
   char,
+  Flag,
   flag,
   i32,
   i64,
+  Mutex,
   mutex,
+  Semaphore,
   semaphore,
   SharedMemory,
   struct,
@@ -19,13 +20,6 @@ import {
 } from "../mod.ts";
 import { platform } from "../ffi/_platform.ts";
 import { assertSucceeded, runScript, RUNTIMES, uniqueName } from "./_helpers.ts";
-
-type SyncClass = { byteLength?: number; alignment?: number } & (new (...args: never[]) => unknown);
-const syncClass = (name: string) =>
-  (shmkit as Record<string, unknown>)[name] as SyncClass | undefined;
-const Mutex = syncClass("Mutex");
-const Semaphore = syncClass("Semaphore");
-const Flag = syncClass("Flag");
 
 function withRegion(size: number, fn: (shm: SharedMemory) => void): void {
   const shm = SharedMemory.create(uniqueName("layout-slot"), size);
@@ -45,13 +39,14 @@ const Account = struct({
   owner: char(8),
 });
 
-test("slots reserve the C size and alignment of pthread_mutex_t, sem_t and int", () => {
-  assert.equal(mutex.byteLength, Mutex?.byteLength ?? platform.PTHREAD_MUTEX_SIZE);
-  assert.equal(mutex.alignment, 8);
-  assert.equal(semaphore.byteLength, Semaphore?.byteLength ?? platform.SEM_T_SIZE);
-  assert.equal(semaphore.alignment, 8);
-  assert.equal(flag.byteLength, Flag?.byteLength ?? 4);
-  assert.equal(flag.alignment, 4);
+test("slots reserve the sizes of the sync classes: an 8-byte futex lock, sem_t and int", () => {
+  assert.deepEqual([mutex.byteLength, mutex.alignment], [8, 8]);
+  assert.deepEqual([Mutex.byteLength, Mutex.alignment], [8, 8]);
+  assert.deepEqual([semaphore.byteLength, semaphore.alignment], [
+    platform.SEM_T_SIZE,
+    platform.SEM_T_ALIGN,
+  ]);
+  assert.deepEqual([flag.byteLength, flag.alignment], [4, 4]);
   assert.equal(Account.offsetOf("balance"), mutex.byteLength);
   assert.equal(mutex.slot, "mutex");
 });
@@ -92,40 +87,25 @@ test("init() refuses bad initial values for slots before writing", () => {
   });
 });
 
-test("reading a slot attaches the sync object (or gives its place)", () => {
+test("reading a slot attaches the sync object", () => {
   withRegion(4096, (shm) => {
     const acct = Account.init(shm, 64, { values: { items: 2, ready: 5 } });
     assert.equal(acct.lock, acct.lock, "the attached object is cached per record");
-    for (const [field, cls] of [["lock", Mutex], ["items", Semaphore], ["ready", Flag]] as const) {
-      const value = acct[field] as unknown;
-      if (cls === undefined) {
-        assert.deepEqual(value, { region: shm, byteOffset: 64 + Account.offsetOf(field) });
-      } else {
-        assert.ok(value instanceof cls, `${field} is a ${cls.name}`);
-      }
-    }
-    if (Flag === undefined) {
-      assert.equal(new DataView(shm.buffer).getInt32(64 + Account.offsetOf("ready"), true), 5);
-    } else {
-      assert.equal((acct.ready as unknown as { value: number }).value, 5);
-    }
-    if (Semaphore !== undefined) {
-      assert.equal((acct.items as unknown as { value: number }).value, 2);
-    }
-    if (Mutex !== undefined) {
-      const m = acct.lock as unknown as { lock(): Disposable };
-      const guard = m.lock();
-      guard[Symbol.dispose]();
-    }
+    assert.ok(acct.lock instanceof Mutex);
+    assert.ok(acct.items instanceof Semaphore);
+    assert.ok(acct.ready instanceof Flag);
+    assert.equal(acct.ready.value, 5);
+    assert.equal(acct.items.value, 2);
+    acct.lock.lock()[Symbol.dispose]();
   });
 });
 
-test("a counter guarded by the lock in its own record", { skip: Mutex === undefined }, () => {
+test("a counter guarded by the lock in its own record", () => {
   withRegion(4096, (shm) => {
     const Counter = struct({ lock: mutex, n: i32 });
     const c = Counter.init(shm, 0);
     for (let i = 0; i < 100; i++) {
-      const guard = (c.lock as unknown as { lock(): Disposable }).lock();
+      const guard = c.lock.lock();
       try {
         c.n += 1;
       } finally {
@@ -155,7 +135,6 @@ shm.close();
 
 test(
   "a Deno and a Bun process add under the lock kept in the record itself",
-  { skip: Mutex === undefined },
   async () => {
     const name = uniqueName("layout-slot-x");
     const shm = SharedMemory.create(name, 4096);
