@@ -9,7 +9,7 @@
  *
  * @module
  */
-import type { Binding } from "./_binding.ts";
+import { type Binding, live } from "./_binding.ts";
 import { describe } from "../ffi/_validate.ts";
 
 declare const valueType: unique symbol;
@@ -122,6 +122,41 @@ export function defineType<T, P extends object = object>(
   }) as unknown as FieldType<T> & P;
   impls.set(type, impl);
   return type;
+}
+
+/**
+ * A field of `length` bytes aligned to 1 (`char(n)`, `bytes(n)`): `parts`
+ * says how to read, check, store and copy its value; the rest is the same
+ * for every such field.
+ */
+export function byteField<T>(
+  name: string,
+  length: number,
+  kind: FieldKind,
+  stable: boolean,
+  parts: Pick<FieldImpl, "read" | "prepare" | "store" | "snapshot">,
+): FieldType<T> {
+  const impl: FieldImpl = {
+    name,
+    descriptor: name,
+    byteLength: length,
+    alignment: 1,
+    kind,
+    stable,
+    hasSlots: false,
+    ...parts,
+    initialize(b: Binding, o: number, prepared: unknown): void {
+      if (prepared !== undefined) impl.store(b, o, prepared);
+    },
+    clear(b: Binding, o: number): void {
+      live(b, o, length);
+      b.u8.fill(0, o, o + length);
+    },
+    entries(path: string, offset: number, out: Entry[]): void {
+      out.push({ path, type: name, offset });
+    },
+  };
+  return defineType<T>(impl);
 }
 
 /** Like defineType for a class instance that already has the public fields. */

@@ -13,7 +13,7 @@
  */
 import { type Binding, live, recover } from "./_binding.ts";
 import type { FieldImpl } from "./_field.ts";
-import { badNumber, type NumberKind, numberKindOf } from "./numbers.ts";
+import { badNumber, numberAccessSource, type NumberKind, numberKindOf } from "./numbers.ts";
 import { codegen, compile } from "./_codegen.ts";
 
 /** Own properties of every record, keyed by symbols so no field name clashes. */
@@ -224,20 +224,8 @@ function generated(slots: readonly FieldSlot[]): RecordClass | undefined {
 }
 
 function numberAccessors(field: string, kind: NumberKind, off: number, i: number): string {
-  const le = kind.size > 1 ? ", true" : "";
-  const value = kind.bigint ? `(typeof v === "bigint" ? v : BigInt(v))` : "v";
-  const n = kind.size;
-  return `get ${field}() {
-    const b = this[B], o = this[O] + ${off};
-    try { return b.dv.${kind.getter}(o${le}); }
-    catch (e) { recover(b, o, ${n}, e); return b.dv.${kind.getter}(o${le}); }
-  }
-  set ${field}(v) {
-    if (${kind.invalid}) bad[${i}](v);
-    const b = this[B], o = this[O] + ${off};
-    try { b.dv.${kind.setter}(o, ${value}${le}); }
-    catch (e) { recover(b, o, ${n}, e); b.dv.${kind.setter}(o, ${value}${le}); }
-  }`;
+  const { read, write } = numberAccessSource(kind, String(off), `bad[${i}](v)`);
+  return `get ${field}() {\n    ${read}\n  }\n  set ${field}(v) {\n    ${write}\n  }`;
 }
 
 function closures(slots: readonly FieldSlot[]): RecordClass {

@@ -4,9 +4,9 @@
  *
  * @module
  */
-import { defineType, type FieldType, implOf, validateCount } from "./_field.ts";
+import { type FieldType, implOf, validateCount } from "./_field.ts";
 import { arrayImpl } from "./_array_impl.ts";
-import { type Layout, placement } from "./layout.ts";
+import { defineLayout, type Layout } from "./layout.ts";
 import type { ArrayViewOf, InputOf } from "./struct.ts";
 
 /**
@@ -60,19 +60,6 @@ export interface ArrayLayout<E extends FieldType>
 export function array<const E extends FieldType>(type: E, length: number): ArrayLayout<E> {
   const element = implOf(type, "type");
   validateCount(length, "length", 1);
-  const impl = arrayImpl(element, length);
-  const placed = placement(impl);
-  const layout = defineType(impl, {
-    element: type,
-    length,
-    get headerByteLength() {
-      return placed.headerByteLength;
-    },
-    offsetOf: placed.offsetOf,
-    describe: placed.describe,
-    at: placed.at,
-    init: placed.init,
-    attach: placed.attach,
-  });
-  return Object.freeze(layout) as unknown as ArrayLayout<E>;
+  const layout = defineLayout(arrayImpl(element, length), { element: type, length });
+  return layout as unknown as ArrayLayout<E>;
 }

@@ -19,7 +19,7 @@ import { type Binding, live, recover } from "./_binding.ts";
 import { codegen, compile } from "./_codegen.ts";
 import { describe, type FieldImpl } from "./_field.ts";
 import { cachedView, type Inspect, jsonSafe, KIDS, type Kids, show } from "./_record.ts";
-import { badNumber, type NumberKind, numberKindOf } from "./numbers.ts";
+import { badNumber, numberAccessSource, type NumberKind, numberKindOf } from "./numbers.ts";
 
 const INDEX_GET: unique symbol = Symbol("shmkit.layout.indexGet");
 const INDEX_SET: unique symbol = Symbol("shmkit.layout.indexSet");
@@ -174,10 +174,15 @@ abstract class ArrayViewBase<T> {
     return show(label, this[V_BINDING], () => this[SNAPSHOT](), inspect, options);
   }
 
-  protected element(index: number): T {
+  /** Refuses `index` unless it is an integer in `[0, length)`. */
+  protected checkIndex(index: number): void {
     if (!(index >= 0 && index < this[V_COUNT] && Number.isInteger(index))) {
       this[V_BAD_INDEX](index);
     }
+  }
+
+  protected element(index: number): T {
+    this.checkIndex(index);
     const e = this[V_ELEMENT];
     const b = this[V_BINDING];
     const o = this[V_OFFSET] + index * e.byteLength;
@@ -186,9 +191,7 @@ abstract class ArrayViewBase<T> {
   }
 
   protected write(index: number, value: unknown): void {
-    if (!(index >= 0 && index < this[V_COUNT] && Number.isInteger(index))) {
-      this[V_BAD_INDEX](index);
-    }
+    this.checkIndex(index);
     const e = this[V_ELEMENT];
     const b = this[V_BINDING];
     const o = this[V_OFFSET] + index * e.byteLength;
@@ -457,13 +460,11 @@ export class ValueArray<T> extends ArrayViewBase<T> {
 
 /** The constructor shared by both view classes and their generated subclasses. */
 export type ArrayViewClass = new (
-  binding: Binding,
-  byteOffset: number,
-  element: FieldImpl,
-  count: number,
-  what: string,
-  cache: boolean,
+  ...args: ConstructorParameters<typeof ArrayViewBase>
 ) => ArrayViewBase<unknown>;
+
+/** Generated source that refuses index `i` unless it is an integer in `[0, this[N])`. */
+const CHECK_INDEX = "if (!(i >= 0 && i < this[N] && Number.isInteger(i))) this[BAD](i);";
 
 const recordArrays = new WeakMap<object, ArrayViewClass>();
 
@@ -494,7 +495,7 @@ export function recordArrayClass(
 }
 return class RecordArray extends Base {
   get(i) {
-    if (!(i >= 0 && i < this[N] && Number.isInteger(i))) this[BAD](i);
+    ${CHECK_INDEX}
     return new Make(this[B], this[O] + i * ${stride});
   }
   [Symbol.iterator]() { return new Iter(this[B], this[O], this[N]); }
@@ -511,9 +512,7 @@ export function valueArrayClass(kind: NumberKind | undefined): ArrayViewClass {
   if (kind === undefined || !codegen()) return ValueArray as ArrayViewClass;
   const found = valueArrays.get(kind);
   if (found !== undefined) return found;
-  const le = kind.size > 1 ? ", true" : "";
-  const n = kind.size;
-  const value = kind.bigint ? `(typeof v === "bigint" ? v : BigInt(v))` : "v";
+  const { read, write } = numberAccessSource(kind, `i * ${kind.size}`, "badValue(this[W], i, v)");
   const made = compile(
     ["Base", "B", "O", "N", "W", "BAD", "recover", "badValue"],
     [
@@ -528,17 +527,12 @@ export function valueArrayClass(kind: NumberKind | undefined): ArrayViewClass {
     ],
     `return class ValueArray extends Base {
   get(i) {
-    if (!(i >= 0 && i < this[N] && Number.isInteger(i))) this[BAD](i);
-    const b = this[B], o = this[O] + i * ${n};
-    try { return b.dv.${kind.getter}(o${le}); }
-    catch (e) { recover(b, o, ${n}, e); return b.dv.${kind.getter}(o${le}); }
+    ${CHECK_INDEX}
+    ${read}
   }
   set(i, v) {
-    if (!(i >= 0 && i < this[N] && Number.isInteger(i))) this[BAD](i);
-    if (${kind.invalid}) badValue(this[W], i, v);
-    const b = this[B], o = this[O] + i * ${n};
-    try { b.dv.${kind.setter}(o, ${value}${le}); }
-    catch (e) { recover(b, o, ${n}, e); b.dv.${kind.setter}(o, ${value}${le}); }
+    ${CHECK_INDEX}
+    ${write}
   }
 };`,
   ) as ArrayViewClass | undefined ?? ValueArray as ArrayViewClass;

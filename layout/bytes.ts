@@ -5,7 +5,7 @@
  * @module
  */
 import { type Binding, live } from "./_binding.ts";
-import { defineType, describe, type Entry, type FieldType, validateCount } from "./_field.ts";
+import { byteField, describe, type FieldType, validateCount } from "./_field.ts";
 
 /**
  * Turns a byte source into a Uint8Array of its own, refusing anything else.
@@ -74,14 +74,7 @@ export function bytes(length: number): FieldType<Uint8Array> {
   validateCount(length, "length", 1);
   const n = length;
   const name = `bytes[${n}]`;
-  return defineType<Uint8Array>({
-    name,
-    descriptor: name,
-    byteLength: n,
-    alignment: 1,
-    kind: "view",
-    stable: false,
-    hasSlots: false,
+  return byteField<Uint8Array>(name, n, "view", false, {
     read(b: Binding, o: number): Uint8Array {
       live(b, o, n);
       return new Uint8Array(b.buffer, o, n);
@@ -96,19 +89,9 @@ export function bytes(length: number): FieldType<Uint8Array> {
       b.u8.set(source, o);
       b.u8.fill(0, o + source.length, o + n);
     },
-    initialize(b: Binding, o: number, prepared: unknown): void {
-      if (prepared !== undefined) this.store(b, o, prepared);
-    },
-    clear(b: Binding, o: number): void {
-      live(b, o, n);
-      b.u8.fill(0, o, o + n);
-    },
     snapshot(b: Binding, o: number): Uint8Array {
       live(b, o, n);
       return b.u8.slice(o, o + n);
-    },
-    entries(path: string, offset: number, out: Entry[]): void {
-      out.push({ path, type: name, offset });
     },
   });
 }

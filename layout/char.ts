@@ -5,7 +5,7 @@
  * @module
  */
 import { type Binding, live } from "./_binding.ts";
-import { defineType, describe, type Entry, type FieldType, validateCount } from "./_field.ts";
+import { byteField, describe, type FieldType, validateCount } from "./_field.ts";
 import { validateBoolean, validateOptions } from "../ffi/_validate.ts";
 
 /**
@@ -95,14 +95,7 @@ export function char(length: number, options?: CharOptions): FieldType<string> {
   const truncate = options?.truncate ?? false;
   const n = length;
   const name = `char[${n}]`;
-  return defineType<string>({
-    name,
-    descriptor: name,
-    byteLength: n,
-    alignment: 1,
-    kind: "char",
-    stable: true,
-    hasSlots: false,
+  return byteField<string>(name, n, "char", true, {
     read(b: Binding, o: number): string {
       live(b, o, n);
       return readString(b.u8, o, n);
@@ -155,18 +148,9 @@ export function char(length: number, options?: CharOptions): FieldType<string> {
       }
       u8.fill(0, o + length, o + n);
     },
-    initialize(b: Binding, o: number, prepared: unknown): void {
-      if (prepared !== undefined) this.store(b, o, prepared);
-    },
-    clear(b: Binding, o: number): void {
-      live(b, o, n);
-      b.u8.fill(0, o, o + n);
-    },
     snapshot(b: Binding, o: number): string {
-      return this.read(b, o) as string;
-    },
-    entries(path: string, offset: number, out: Entry[]): void {
-      out.push({ path, type: name, offset });
+      live(b, o, n);
+      return readString(b.u8, o, n);
     },
   });
 }

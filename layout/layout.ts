@@ -8,7 +8,7 @@
 import type { SharedRegion } from "../ffi/region.ts";
 import { validateBoolean, validateOptions } from "../ffi/_validate.ts";
 import { bind, live, regionName, validateRegion } from "./_binding.ts";
-import { describe, type FieldImpl, type FieldType } from "./_field.ts";
+import { defineType, describe, type FieldImpl, type FieldType } from "./_field.ts";
 import {
   type Described,
   describeImpl,
@@ -193,6 +193,15 @@ function splitPath(path: string): string[] {
   }
   if (parts.length === 0) throw new RangeError(`path must name a field, got ""`);
   return parts;
+}
+
+/**
+ * The public object of a layout whose behaviour is `impl`: `extra` (its own
+ * members) plus the placement methods, registered as a field type, frozen.
+ */
+export function defineLayout<P extends object>(impl: FieldImpl, extra: P): P & FieldType {
+  const placed = Object.getOwnPropertyDescriptors(placement(impl));
+  return Object.freeze(defineType(impl, Object.defineProperties(extra, placed)));
 }
 
 /** The placement methods of a layout whose behaviour is `impl`. */

@@ -114,6 +114,32 @@ export const NUMBER_KINDS: Readonly<Record<string, NumberKind>> = {
     (dv, o) => dv.getFloat64(o, true), (dv, o, v: number) => dv.setFloat64(o, v, true)),
 };
 
+/**
+ * Source for the body of a generated accessor of a `kind` number at byte
+ * `this[O] + offset` of binding `this[B]` (`offset` is a JS expression):
+ * `read` returns the value, `write` checks `v` (calling `refuse` with it if it
+ * cannot be stored) and stores it. An access that fails on a stale buffer
+ * calls `recover` and is tried once more. Records and number arrays both
+ * compile these, with `B`, `O` and `recover` in scope.
+ */
+export function numberAccessSource(
+  kind: NumberKind,
+  offset: string,
+  refuse: string,
+): { read: string; write: string } {
+  const le = kind.size > 1 ? ", true" : "";
+  const value = kind.bigint ? `(typeof v === "bigint" ? v : BigInt(v))` : "v";
+  const at = `const b = this[B], o = this[O] + ${offset};`;
+  const retry = `catch (e) { recover(b, o, ${kind.size}, e);`;
+  const get = `b.dv.${kind.getter}(o${le})`;
+  const set = `b.dv.${kind.setter}(o, ${value}${le})`;
+  return {
+    read: `${at}\n    try { return ${get}; }\n    ${retry} return ${get}; }`,
+    write:
+      `if (${kind.invalid}) ${refuse};\n    ${at}\n    try { ${set}; }\n    ${retry} ${set}; }`,
+  };
+}
+
 /** Throws the right error for a value `kind` cannot store. */
 export function badNumber(kind: NumberKind, where: string, value: unknown): never {
   const wanted = kind.bigint ? ["bigint", "number"] : ["number"];

@@ -9,7 +9,6 @@ import { validateOptions } from "../ffi/_validate.ts";
 import { type Binding, live } from "./_binding.ts";
 import {
   alignUp,
-  defineType,
   describe,
   type Entry,
   type FieldImpl,
@@ -21,7 +20,7 @@ import {
 import { type FieldSlot, isRecord, recordClass, snapshotOf } from "./_record.ts";
 import type { RecordArray, ValueArray } from "./array_view.ts";
 import { arrayImpl } from "./_array_impl.ts";
-import { type Layout, placement } from "./layout.ts";
+import { defineLayout, type Layout, placement } from "./layout.ts";
 import type { SlotType } from "./slots.ts";
 
 /**
@@ -260,24 +259,14 @@ export function struct<const F extends Fields>(
     throw new RangeError(`the struct is too large: ${byteLength} bytes`);
   }
   const impl = structImpl(name, slots, byteLength, alignment);
-  const frozen = Object.freeze(Object.fromEntries(definitions));
-  const placed = placement(impl);
-  const layout = defineType<RecordOf<F>, object>(impl, {
-    fields: frozen,
-    get headerByteLength() {
-      return placed.headerByteLength;
-    },
-    offsetOf: placed.offsetOf,
-    describe: placed.describe,
-    at: placed.at,
-    init: placed.init,
-    attach: placed.attach,
+  const layout = defineLayout(impl, {
+    fields: Object.freeze(Object.fromEntries(definitions)),
     array(region: SharedRegion, byteOffset: number, count: number) {
       validateCount(count, "count", 0);
       return placement(arrayImpl(impl, count)).at(region, byteOffset);
     },
   });
-  return Object.freeze(layout) as unknown as StructLayout<F>;
+  return layout as unknown as StructLayout<F>;
 }
 
 function structImpl(
