@@ -27,11 +27,35 @@ declare const valueType: unique symbol;
  * ```
  */
 export interface FieldType<T = unknown> {
-  /** The C-like spelling, e.g. `"i32"`, `"char[4]"`, `"i32[3]"`. */
+  /**
+   * The C-like spelling, e.g. `"i32"`, `"char[4]"`, `"i32[3]"`.
+   *
+   * @example
+   * ```ts
+   * import { array, char, i32 } from "../mod.ts";
+   * console.assert(array(i32, 3).name === "i32[3]" && char(8).name === "char[8]");
+   * ```
+   */
   readonly name: string;
-  /** `sizeof` in C. */
+  /**
+   * `sizeof` in C.
+   *
+   * @example
+   * ```ts
+   * import { i8, i64, struct } from "../mod.ts";
+   * console.assert(struct({ a: i64, b: i8 }).byteLength === 16); // padded, as in C
+   * ```
+   */
   readonly byteLength: number;
-  /** `_Alignof` in C. */
+  /**
+   * `_Alignof` in C.
+   *
+   * @example
+   * ```ts
+   * import { f64, i8, struct } from "../mod.ts";
+   * console.assert(struct({ a: i8, b: f64 }).alignment === 8);
+   * ```
+   */
   readonly alignment: number;
   /** Only carries `T` for the type checker. */
   readonly [valueType]?: T;

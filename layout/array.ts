@@ -22,9 +22,26 @@ import type { ArrayViewOf, InputOf } from "./struct.ts";
  */
 export interface ArrayLayout<E extends FieldType>
   extends Layout<ArrayViewOf<E>, readonly InputOf<E>[] | Iterable<InputOf<E>>> {
-  /** The element type. */
+  /**
+   * The element type.
+   *
+   * @example
+   * ```ts
+   * import { array, i16 } from "../mod.ts";
+   * console.assert(array(i16, 3).element === i16);
+   * ```
+   */
   readonly element: E;
-  /** The number of elements. */
+  /**
+   * The number of elements.
+   *
+   * @example
+   * ```ts
+   * import { array, i16 } from "../mod.ts";
+   * const Row = array(i16, 3);
+   * console.assert(Row.length === 3 && Row.byteLength === 6);
+   * ```
+   */
   readonly length: number;
 }
 

@@ -124,12 +124,37 @@ abstract class ArrayViewBase<T> {
     this[KIDS] = undefined;
   }
 
-  /** The number of elements. */
+  /**
+   * The number of elements.
+   *
+   * @example
+   * ```ts
+   * import { array, char, i32, SharedMemory, struct } from "../mod.ts";
+   * using shm = SharedMemory.create(`/doc-viewlength-${Date.now()}`, 4096);
+   * const people = struct({ name: char(4), age: i32 }).array(shm, 0, 10);
+   * const scores = array(i32, 4).at(shm, 1024);
+   * console.assert(people.length === 10 && scores.length === 4);
+   * shm.unlink();
+   * ```
+   */
   get length(): number {
     return this[V_COUNT];
   }
 
-  /** The byte offset of the first element in the region. */
+  /**
+   * The byte offset of the first element in the region.
+   *
+   * @example
+   * ```ts
+   * import { array, i32, SharedMemory, struct } from "../mod.ts";
+   * using shm = SharedMemory.create(`/doc-viewoffset-${Date.now()}`, 4096);
+   * const Team = struct({ id: i32, scores: array(i32, 4) });
+   * const team = Team.at(shm, 64);
+   * console.assert(team.scores.byteOffset === 64 + Team.offsetOf("scores"));
+   * console.assert(Team.array(shm, 128, 2).byteOffset === 128);
+   * shm.unlink();
+   * ```
+   */
   get byteOffset(): number {
     return this[V_OFFSET];
   }
@@ -310,6 +335,21 @@ const TYPED_ARRAYS: Readonly<
  * ```
  */
 export class RecordArray<T> extends ArrayViewBase<T> {
+  /**
+   * The element at `index`, as `get(index)`; RangeError outside `[0,
+   * length)`. Elements cannot be assigned: use `set(index, values)`.
+   *
+   * @example
+   * ```ts
+   * import { i32, SharedMemory, struct } from "../mod.ts";
+   * const Point = struct({ x: i32, y: i32 });
+   * using shm = SharedMemory.create(`/doc-recindex-${Date.now()}`, 4096);
+   * const points = Point.array(shm, 0, 4);
+   * points[2].y = 5;
+   * console.assert(points[2] === points[2] && points.get(2).y === 5);
+   * shm.unlink();
+   * ```
+   */
   readonly [index: number]: T;
 
   /**
@@ -394,6 +434,23 @@ type TypedArrayOf<T> = T extends bigint ? BigInt64Array | BigUint64Array
  * ```
  */
 export class ValueArray<T> extends ArrayViewBase<T> {
+  /**
+   * Element `index`, read and written with the same checks as `get` and
+   * `set`. Every `values[i]` goes through a Proxy, which costs about 130 ns
+   * in Deno and Bun against 2-6 ns for `get(i)`/`set(i, v)` (a JS engine
+   * gives a Proxy's index keys to its trap as strings; no fast path inside
+   * the trap avoids that). Use `get`/`set` or `asTypedArray()` in loops.
+   *
+   * @example
+   * ```ts
+   * import { array, u8, SharedMemory } from "../mod.ts";
+   * using shm = SharedMemory.create(`/doc-valindex-${Date.now()}`, 4096);
+   * const rgb = array(u8, 3).at(shm, 0);
+   * rgb[0] = 255;
+   * console.assert(rgb[0] === 255 && rgb[1] === 0);
+   * shm.unlink();
+   * ```
+   */
   [index: number]: T;
 
   /**

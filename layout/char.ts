@@ -22,6 +22,17 @@ export interface CharOptions {
   /**
    * Cut a string that does not fit to the longest prefix that does (never
    * inside a UTF-8 sequence) instead of throwing RangeError. Default false.
+   *
+   * @example
+   * ```ts
+   * import { char, SharedMemory, struct } from "../mod.ts";
+   * const Note = struct({ text: char(4, { truncate: true }) });
+   * using shm = SharedMemory.create(`/doc-truncate-${Date.now()}`, 4096);
+   * const note = Note.at(shm, 0);
+   * note.text = "héllo"; // "h", "é" (2 bytes), then "l" would leave no room for the NUL
+   * console.assert(note.text === "hé");
+   * shm.unlink();
+   * ```
    */
   truncate?: boolean;
 }

@@ -39,9 +39,35 @@ export interface AttachOptions {
    * description of the layout). `init` writes it; `attach` verifies it and
    * throws LayoutMismatchError naming the first difference. Default false:
    * plain C structs, no header.
+   *
+   * @example
+   * ```ts
+   * import { i32, SharedMemory, struct } from "../mod.ts";
+   * const Counter = struct({ n: i32 });
+   * using shm = SharedMemory.create(`/doc-header-${Date.now()}`, 4096);
+   * Counter.init(shm, 0, { header: true });
+   * console.assert(shm.view(Uint8Array, 0, 4).join() === "83,72,75,76"); // "SHKL"
+   * shm.unlink();
+   * ```
    */
   header?: boolean;
-  /** The application's version of this layout, checked with `header`. Default 1. */
+  /**
+   * The application's version of this layout, checked with `header`. Default 1.
+   *
+   * @example Refusing a region written by an older program
+   * ```ts
+   * import { i32, LayoutMismatchError, SharedMemory, struct } from "../mod.ts";
+   * const Counter = struct({ n: i32 });
+   * using shm = SharedMemory.create(`/doc-version-${Date.now()}`, 4096);
+   * Counter.init(shm, 0, { header: true, version: 1 });
+   * try {
+   *   Counter.attach(shm, 0, { header: true, version: 2 });
+   * } catch (error) {
+   *   console.assert(error instanceof LayoutMismatchError);
+   * }
+   * shm.unlink();
+   * ```
+   */
   version?: number;
 }
 
@@ -62,6 +88,15 @@ export interface InitOptions<W> extends AttachOptions {
   /**
    * Initial field values, written after the bytes are zeroed. For a
    * `semaphore` or `flag` slot this is its initial value.
+   *
+   * @example
+   * ```ts
+   * import { array, i32, SharedMemory } from "../mod.ts";
+   * using shm = SharedMemory.create(`/doc-values-${Date.now()}`, 4096);
+   * const scores = array(i32, 4).init(shm, 0, { values: [7, 8] });
+   * console.assert([...scores].join() === "7,8,0,0");
+   * shm.unlink();
+   * ```
    */
   values?: W;
 }
@@ -91,16 +126,49 @@ export interface Layout<V, W = unknown> extends FieldType<V> {
   /**
    * Bytes that `init`/`attach` with `header: true` put before the data; the
    * data then starts at `byteOffset + headerByteLength`.
+   *
+   * @example Sizing a region for a layout behind its header
+   * ```ts
+   * import { i32, SharedMemory, struct } from "../mod.ts";
+   * const Counter = struct({ n: i32 });
+   * const size = Counter.headerByteLength + Counter.byteLength;
+   * using shm = SharedMemory.create(`/doc-hdrlen-${Date.now()}`, size);
+   * Counter.init(shm, 0, { header: true }).n = 1;
+   * console.assert(shm.view(Int32Array, Counter.headerByteLength, 1)[0] === 1);
+   * shm.unlink();
+   * ```
    */
   readonly headerByteLength: number;
   /**
    * The byte offset of a field, as C's `offsetof`: `"age"`, `"pos.x"`,
    * `"people[3].age"`.
    *
+   * @param path Field names joined by `.`, with `[i]` for array elements.
+   * @returns The offset in bytes from the start of the layout.
+   * @throws {TypeError} If `path` is not a string.
    * @throws {RangeError} If the path names no field.
+   *
+   * @example
+   * ```ts
+   * import { array, char, i32, struct } from "../mod.ts";
+   * const People = struct({ name: char(4), age: i32 });
+   * const Town = struct({ count: i32, people: array(People, 10) });
+   * console.assert(Town.offsetOf("people[3].age") === 4 + 3 * 8 + 4);
+   * ```
    */
   offsetOf(path: string): number;
-  /** The description the header stores: one line per field, `path type @offset`. */
+  /**
+   * The description the header stores: one line per field, `path type @offset`.
+   *
+   * @returns The description text, first line the whole layout.
+   *
+   * @example
+   * ```ts
+   * import { char, i32, struct } from "../mod.ts";
+   * const People = struct({ name: char(4), age: i32 });
+   * console.assert(People.describe().split("\n")[2] === "age i32 @4");
+   * ```
+   */
   describe(): string;
   /**
    * A view of the bytes at `byteOffset` as this layout: no copy, no header,
@@ -108,8 +176,19 @@ export interface Layout<V, W = unknown> extends FieldType<V> {
    *
    * @param region Any shared-memory region.
    * @param byteOffset A multiple of `alignment`. Default 0.
+   * @returns A record (for a struct) or an array view (for an array).
    * @throws {TypeError|RangeError} On a bad argument or if it does not fit.
    * @throws {ClosedError} If the region is closed.
+   *
+   * @example Reading what a C writer left
+   * ```ts
+   * import { char, i32, SharedMemory, struct } from "../mod.ts";
+   * const People = struct({ name: char(4), age: i32 });
+   * using shm = SharedMemory.create(`/doc-at-${Date.now()}`, 4096);
+   * shm.view(Int32Array, 8, 2)[1] = 41; // as `people[1].age = 41` in C
+   * console.assert(People.at(shm, 8).age === 41);
+   * shm.unlink();
+   * ```
    */
   at(region: SharedRegion, byteOffset?: number): V;
   /**
@@ -117,14 +196,48 @@ export interface Layout<V, W = unknown> extends FieldType<V> {
    * Flag.init), writes `values`, and with `header` writes the header last.
    * Only the process that creates the region should call it.
    *
+   * @param region Any shared-memory region.
+   * @param byteOffset A multiple of `alignment` (and of 8 with `header`). Default 0.
+   * @param options `values`, `header` and `version`.
+   * @returns The record or array view, as `at` or `attach` would give.
    * @throws {TypeError|RangeError} On a bad argument or value, before any byte is written.
+   *
+   * @example
+   * ```ts
+   * import { char, i32, semaphore, SharedMemory, struct } from "../mod.ts";
+   * const Jobs = struct({ ready: semaphore, owner: char(8), done: i32 });
+   * using shm = SharedMemory.create(`/doc-init-${Date.now()}`, 4096);
+   * const jobs = Jobs.init(shm, 0, { header: true, values: { ready: 2, owner: "ann" } });
+   * console.assert(jobs.ready.value === 2 && jobs.owner === "ann" && jobs.done === 0);
+   * shm.unlink();
+   * ```
    */
   init(region: SharedRegion, byteOffset?: number, options?: InitOptions<W>): V;
   /**
    * Like `at`, for memory another process initialized; with `header`, checks
    * the header first.
    *
+   * @param region Any shared-memory region.
+   * @param byteOffset Where `init` placed the layout. Default 0.
+   * @param options `header` and `version`, as given to `init`.
+   * @returns The record or array view.
    * @throws {LayoutMismatchError} With `header`, if the header is missing or differs.
+   * @throws {TypeError|RangeError} On a bad argument or if it does not fit.
+   *
+   * @example
+   * ```ts
+   * import { i32, LayoutMismatchError, SharedMemory, struct } from "../mod.ts";
+   * const Counter = struct({ n: i32 });
+   * using shm = SharedMemory.create(`/doc-attach-${Date.now()}`, 4096);
+   * try {
+   *   Counter.attach(shm, 0, { header: true });
+   * } catch (error) {
+   *   console.assert(error instanceof LayoutMismatchError); // not initialized yet
+   * }
+   * Counter.init(shm, 0, { header: true, values: { n: 3 } });
+   * console.assert(Counter.attach(shm, 0, { header: true }).n === 3);
+   * shm.unlink();
+   * ```
    */
   attach(region: SharedRegion, byteOffset?: number, options?: AttachOptions): V;
 }

@@ -27,7 +27,15 @@ import { defineType, describe, type Entry, type FieldType } from "./_field.ts";
  * ```
  */
 export interface SlotType<T> extends FieldType<T> {
-  /** Which primitive the slot holds. */
+  /**
+   * Which primitive the slot holds.
+   *
+   * @example
+   * ```ts
+   * import { flag, semaphore } from "../mod.ts";
+   * console.assert(semaphore.slot === "semaphore" && flag.slot === "flag");
+   * ```
+   */
   readonly slot: string;
 }
 

@@ -123,7 +123,19 @@ export type ValuesOf<F extends Fields> = { [K in keyof F]?: InputOf<F[K]> };
  * ```
  */
 export interface StructOptions {
-  /** Names the struct in error messages and `console.log`; not part of the layout. */
+  /**
+   * Names the struct in error messages and `console.log`; not part of the
+   * layout. Default `"struct"`.
+   *
+   * @example
+   * ```ts
+   * import { i32, SharedMemory, struct } from "../mod.ts";
+   * const Point = struct({ x: i32, y: i32 }, { name: "Point" });
+   * using shm = SharedMemory.create(`/doc-structname-${Date.now()}`, 4096);
+   * console.assert(Point.at(shm, 0).constructor.name === "Point");
+   * shm.unlink();
+   * ```
+   */
   name?: string;
 }
 
@@ -139,7 +151,17 @@ export interface StructOptions {
  * ```
  */
 export interface StructLayout<F extends Fields> extends Layout<RecordOf<F>, ValuesOf<F>> {
-  /** The field types by name, in declaration order. */
+  /**
+   * The field types by name, in declaration order.
+   *
+   * @example
+   * ```ts
+   * import { char, i32, struct } from "../mod.ts";
+   * const People = struct({ name: char(4), age: i32 });
+   * console.assert(Object.keys(People.fields).join() === "name,age");
+   * console.assert(People.fields.name.byteLength === 4);
+   * ```
+   */
   readonly fields: Readonly<F>;
   /**
    * `count` records back to back from `byteOffset`, as the C array
