@@ -4,11 +4,10 @@
  * @module
  */
 import { backend, errno, libc, platform } from "./_libc.ts";
-import { ClosedError, ErrnoError } from "./errors.ts";
-import { Mapping, type TypedArrayConstructor } from "./_mapping.ts";
+import { ErrnoError } from "./errors.ts";
+import { Mapping } from "./_mapping.ts";
+import { MappedRegion } from "./_mapped_region.ts";
 import { closeDescriptor, fstat, ftruncate, mapDescriptor, unmap } from "./_fd.ts";
-import type { UnsafePointer } from "./_backend.ts";
-import type { SharedRegion } from "./region.ts";
 import {
   cString,
   validateBoolean,
@@ -98,13 +97,12 @@ function openFile(
  * rmSync(path);
  * ```
  */
-export class MappedFile implements SharedRegion, Disposable {
+export class MappedFile extends MappedRegion {
   readonly #path: string;
   readonly #size: number;
   readonly #readOnly: boolean;
   readonly #private: boolean;
   readonly #created: boolean;
-  #mapping: Mapping | null;
 
   private constructor(
     path: string,
@@ -114,14 +112,16 @@ export class MappedFile implements SharedRegion, Disposable {
     isPrivate: boolean,
     created: boolean,
   ) {
+    const what = `mapped file "${path}"`;
+    super(
+      new Mapping(address, size, what, () => libc.munmap(backend.pointer(address), BigInt(size))),
+      what,
+    );
     this.#path = path;
     this.#size = size;
     this.#readOnly = readOnly;
     this.#private = isPrivate;
     this.#created = created;
-    this.#mapping = new Mapping(address, size, `mapped file "${path}"`, () => {
-      libc.munmap(backend.pointer(address), BigInt(size));
-    });
   }
 
   /**
@@ -198,11 +198,6 @@ export class MappedFile implements SharedRegion, Disposable {
     }
   }
 
-  #open(): Mapping {
-    if (this.#mapping === null) throw new ClosedError(`mapped file "${this.#path}"`);
-    return this.#mapping;
-  }
-
   /** The path given to `open()`. */
   get path(): string {
     return this.#path;
@@ -228,54 +223,6 @@ export class MappedFile implements SharedRegion, Disposable {
     return this.#created;
   }
 
-  /** True after `close()`. */
-  get closed(): boolean {
-    return this.#mapping === null;
-  }
-
-  /** The mapping as one ArrayBuffer; detached (length 0) by `close()`. */
-  get buffer(): ArrayBuffer {
-    return this.#open().buffer;
-  }
-
-  /**
-   * A typed-array view of the mapping, no copy, never past `size`.
-   *
-   * @example
-   * ```ts
-   * import { MappedFile } from "./mod.ts";
-   * import { rmSync } from "node:fs";
-   * const path = `/tmp/doc-view-${Date.now()}`;
-   * using file = MappedFile.open(path, { create: true, size: 64 });
-   * file.view(Int32Array, 4, 1)[0] = 23;
-   * rmSync(path);
-   * ```
-   */
-  view<C extends TypedArrayConstructor>(
-    type: C,
-    byteOffset?: number,
-    length?: number,
-  ): InstanceType<C> {
-    return this.#open().view(type, byteOffset, length);
-  }
-
-  /**
-   * The raw address of `byteOffset`, for C code. Valid until `close()`.
-   *
-   * @example
-   * ```ts
-   * import { MappedFile } from "./mod.ts";
-   * import { rmSync } from "node:fs";
-   * const path = `/tmp/doc-ptr-${Date.now()}`;
-   * using file = MappedFile.open(path, { create: true, size: 64 });
-   * console.assert(file.unsafePointer() !== null);
-   * rmSync(path);
-   * ```
-   */
-  unsafePointer(byteOffset = 0): UnsafePointer {
-    return this.#open().pointer(byteOffset);
-  }
-
   /**
    * Writes dirty pages back to the file (msync). Waits unless `async`.
    *
@@ -294,7 +241,7 @@ export class MappedFile implements SharedRegion, Disposable {
   flush(options?: FlushOptions): void {
     validateOptions(options);
     validateBoolean(options?.async, "options.async");
-    const mapping = this.#open();
+    const mapping = this.mapping;
     const flags = options?.async ? platform.MS_ASYNC : platform.MS_SYNC;
     const start = backend.pointer(mapping.address);
     if (libc.msync(start, BigInt(this.#size), flags) !== 0) {
@@ -318,14 +265,8 @@ export class MappedFile implements SharedRegion, Disposable {
    * ```
    */
   close(): void {
-    const mapping = this.#mapping;
-    if (mapping === null || !mapping.retire()) return;
-    this.#mapping = null;
+    const mapping = this.retireMapping();
+    if (mapping === null) return;
     unmap(mapping.address, mapping.byteLength, `unmap "${this.#path}"`, this.#path);
-  }
-
-  /** Same as `close()`, for `using`. */
-  [Symbol.dispose](): void {
-    this.close();
   }
 }

@@ -4,11 +4,10 @@
  * @module
  */
 import { backend, errno, libc, platform } from "./_libc.ts";
-import { ClosedError, ErrnoError } from "./errors.ts";
-import { Mapping, type TypedArrayConstructor } from "./_mapping.ts";
+import { ErrnoError } from "./errors.ts";
+import { Mapping } from "./_mapping.ts";
+import { MappedRegion } from "./_mapped_region.ts";
 import { closeDescriptor, fstat, ftruncate, mapDescriptor, unmap } from "./_fd.ts";
-import type { UnsafePointer } from "./_backend.ts";
-import type { SharedRegion } from "./region.ts";
 import {
   cString,
   validateBoolean,
@@ -47,6 +46,24 @@ export interface SharedMemoryOpenOrCreateOptions {
 
 const DEFAULT_MODE = 0o600;
 
+function mapObject(name: string, fd: number, size: number, readOnly: boolean): Mapping {
+  const address = mapDescriptor(
+    fd,
+    size,
+    { writable: !readOnly, copyOnWrite: readOnly },
+    `map shared memory "${name}"`,
+    name,
+  );
+  return new Mapping(
+    address,
+    size,
+    `shared memory "${name}"`,
+    () => libc.munmap(backend.pointer(address), BigInt(size)),
+    // The finalizer also closes the descriptor, which close() would have.
+    () => libc.close(fd),
+  );
+}
+
 /**
  * A POSIX shared memory object (`/dev/shm/NAME` on Linux) mapped into this
  * process. Any process that opens the same name sees the same bytes: Deno,
@@ -68,13 +85,12 @@ const DEFAULT_MODE = 0o600;
  * shm.unlink();
  * ```
  */
-export class SharedMemory implements SharedRegion, Disposable {
+export class SharedMemory extends MappedRegion {
   readonly #name: string;
   readonly #readOnly: boolean;
   readonly #created: boolean;
   #fd: number;
   #size: number;
-  #mapping: Mapping | null;
 
   private constructor(
     name: string,
@@ -83,13 +99,13 @@ export class SharedMemory implements SharedRegion, Disposable {
     readOnly: boolean,
     created: boolean,
   ) {
+    // On failure the caller, which opened fd, closes it.
+    super(mapObject(name, fd, size, readOnly), `shared memory "${name}"`);
     this.#name = name;
     this.#fd = fd;
     this.#readOnly = readOnly;
     this.#created = created;
     this.#size = size;
-    // On failure the caller, which opened fd, closes it.
-    this.#mapping = this.#map(size);
   }
 
   /**
@@ -269,30 +285,6 @@ export class SharedMemory implements SharedRegion, Disposable {
     }
   }
 
-  #map(size: number): Mapping {
-    const name = this.#name;
-    const fd = this.#fd;
-    const address = mapDescriptor(
-      fd,
-      size,
-      { writable: !this.#readOnly, copyOnWrite: this.#readOnly },
-      `map shared memory "${name}"`,
-      name,
-    );
-    return new Mapping(
-      address,
-      size,
-      `shared memory "${name}"`,
-      () => libc.munmap(backend.pointer(address), BigInt(size)),
-      () => libc.close(fd),
-    );
-  }
-
-  #open(): Mapping {
-    if (this.#mapping === null) throw new ClosedError(`shared memory "${this.#name}"`);
-    return this.#mapping;
-  }
-
   /** The name this object was opened by, e.g. `"/orders"`. */
   get name(): string {
     return this.#name;
@@ -313,58 +305,6 @@ export class SharedMemory implements SharedRegion, Disposable {
     return this.#readOnly;
   }
 
-  /** True after `close()`. */
-  get closed(): boolean {
-    return this.#mapping === null;
-  }
-
-  /** The whole mapping as one ArrayBuffer; detached by close() and resize(). */
-  get buffer(): ArrayBuffer {
-    return this.#open().buffer;
-  }
-
-  /**
-   * A typed-array view of the mapping, no copy. It never reaches past `size`;
-   * it becomes empty (length 0) when the object is closed or resized.
-   *
-   * @param type A typed array constructor such as `Int32Array`.
-   * @param byteOffset Start, a multiple of the element size. Default 0.
-   * @param length Elements; default all that fit.
-   * @throws {RangeError} If the view would pass the end or is misaligned.
-   *
-   * @example
-   * ```ts
-   * import { SharedMemory } from "./mod.ts";
-   * using shm = SharedMemory.create(`/doc-view-${Date.now()}`, 4096);
-   * const counts = shm.view(Int32Array, 0, 16);
-   * Atomics.add(counts, 0, 1);
-   * shm.unlink();
-   * ```
-   */
-  view<C extends TypedArrayConstructor>(
-    type: C,
-    byteOffset?: number,
-    length?: number,
-  ): InstanceType<C> {
-    return this.#open().view(type, byteOffset, length);
-  }
-
-  /**
-   * The raw address of `byteOffset`, for C code. Valid until close/resize.
-   *
-   * @example
-   * ```ts
-   * import { SharedMemory } from "./mod.ts";
-   * using shm = SharedMemory.create(`/doc-ptr-${Date.now()}`, 4096);
-   * const p = shm.unsafePointer(0);
-   * console.assert(p !== null);
-   * shm.unlink();
-   * ```
-   */
-  unsafePointer(byteOffset = 0): UnsafePointer {
-    return this.#open().pointer(byteOffset);
-  }
-
   /**
    * Changes the object's size (ftruncate) and maps it again. Views made
    * before are detached; make new ones.
@@ -382,11 +322,9 @@ export class SharedMemory implements SharedRegion, Disposable {
    */
   resize(size: number): void {
     validateSize(size, "size");
-    const old = this.#open();
+    const old = this.mapping; // ClosedError before any system call
     ftruncate(this.#fd, size, `resize shared memory "${this.#name}" to ${size} bytes`, this.#name);
-    const next = this.#map(size);
-    old.retire();
-    this.#mapping = next;
+    this.replaceMapping(mapObject(this.#name, this.#fd, size, this.#readOnly));
     this.#size = size;
     unmap(old.address, old.byteLength, `unmap shared memory "${this.#name}"`, this.#name);
   }
@@ -407,9 +345,8 @@ export class SharedMemory implements SharedRegion, Disposable {
    * ```
    */
   close(): void {
-    const mapping = this.#mapping;
-    if (mapping === null || !mapping.retire()) return;
-    this.#mapping = null;
+    const mapping = this.retireMapping();
+    if (mapping === null) return;
     const what = `close shared memory "${this.#name}"`;
     try {
       unmap(mapping.address, mapping.byteLength, what, this.#name);
@@ -431,10 +368,5 @@ export class SharedMemory implements SharedRegion, Disposable {
    */
   unlink(): void {
     SharedMemory.unlink(this.#name);
-  }
-
-  /** Same as `close()`, for `using`. */
-  [Symbol.dispose](): void {
-    this.close();
   }
 }

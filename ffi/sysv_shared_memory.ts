@@ -4,10 +4,9 @@
  * @module
  */
 import { backend, errno, libc, platform } from "./_libc.ts";
-import { ClosedError, ErrnoError } from "./errors.ts";
-import { Mapping, type TypedArrayConstructor } from "./_mapping.ts";
-import type { UnsafePointer } from "./_backend.ts";
-import type { SharedRegion } from "./region.ts";
+import { ErrnoError } from "./errors.ts";
+import { Mapping } from "./_mapping.ts";
+import { MappedRegion } from "./_mapped_region.ts";
 import {
   cString,
   validateBoolean,
@@ -114,6 +113,14 @@ function statSegment(id: number, what: string): SysVStat {
   };
 }
 
+function attachSegment(id: number, size: number, readOnly: boolean, what: string): Mapping {
+  const address = libc.shmat(id, null, readOnly ? platform.SHM_RDONLY : 0);
+  if (address === 0xffff_ffff_ffff_ffffn) {
+    throw new ErrnoError(errno(), "shmat", `attach ${what}`, what);
+  }
+  return new Mapping(address, size, what, () => libc.shmdt(backend.pointer(address)));
+}
+
 /**
  * Turns a path and a project id into a System V key, as `ftok(3)` does. The
  * path must exist; processes that agree on both get the same key.
@@ -152,30 +159,23 @@ export function ftok(path: string, projId: number): number {
  * seg.remove();
  * ```
  */
-export class SysVSharedMemory implements SharedRegion, Disposable {
+export class SysVSharedMemory extends MappedRegion {
   readonly #id: number;
   readonly #key: number;
   readonly #size: number;
   readonly #readOnly: boolean;
   readonly #created: boolean;
   readonly #what: string;
-  #mapping: Mapping | null;
 
   private constructor(id: number, key: number, readOnly: boolean, created: boolean, what: string) {
+    const size = statSegment(id, what).size;
+    super(attachSegment(id, size, readOnly, what), what);
     this.#id = id;
     this.#key = key;
     this.#readOnly = readOnly;
     this.#created = created;
     this.#what = what;
-    this.#size = statSegment(id, what).size;
-    const flags = readOnly ? platform.SHM_RDONLY : 0;
-    const address = libc.shmat(id, null, flags);
-    if (address === 0xffff_ffff_ffff_ffffn) {
-      throw new ErrnoError(errno(), "shmat", `attach ${what}`, what);
-    }
-    this.#mapping = new Mapping(address, this.#size, what, () => {
-      libc.shmdt(backend.pointer(address));
-    });
+    this.#size = size;
   }
 
   /**
@@ -281,11 +281,6 @@ export class SysVSharedMemory implements SharedRegion, Disposable {
     return options?.readOnly ?? false;
   }
 
-  #open(): Mapping {
-    if (this.#mapping === null) throw new ClosedError(this.#what);
-    return this.#mapping;
-  }
-
   /** The segment id (shmid), valid in every process. */
   get id(): number {
     return this.#id;
@@ -309,50 +304,6 @@ export class SysVSharedMemory implements SharedRegion, Disposable {
   /** True if attached with SHM_RDONLY. */
   get readOnly(): boolean {
     return this.#readOnly;
-  }
-
-  /** True after `detach()`. */
-  get closed(): boolean {
-    return this.#mapping === null;
-  }
-
-  /** The attachment as one ArrayBuffer; detached (length 0) by `detach()`. */
-  get buffer(): ArrayBuffer {
-    return this.#open().buffer;
-  }
-
-  /**
-   * A typed-array view of the segment, no copy, never past `size`.
-   *
-   * @example
-   * ```ts
-   * import { IPC_PRIVATE, SysVSharedMemory } from "./mod.ts";
-   * using seg = SysVSharedMemory.create(IPC_PRIVATE, 4096);
-   * seg.view(Uint8Array, 4, 2048).set([104, 105]);
-   * seg.remove();
-   * ```
-   */
-  view<C extends TypedArrayConstructor>(
-    type: C,
-    byteOffset?: number,
-    length?: number,
-  ): InstanceType<C> {
-    return this.#open().view(type, byteOffset, length);
-  }
-
-  /**
-   * The raw address of `byteOffset`, for C code. Valid until `detach()`.
-   *
-   * @example
-   * ```ts
-   * import { IPC_PRIVATE, SysVSharedMemory } from "./mod.ts";
-   * using seg = SysVSharedMemory.create(IPC_PRIVATE, 4096);
-   * console.assert(seg.unsafePointer(8) !== null);
-   * seg.remove();
-   * ```
-   */
-  unsafePointer(byteOffset = 0): UnsafePointer {
-    return this.#open().pointer(byteOffset);
   }
 
   /**
@@ -385,9 +336,8 @@ export class SysVSharedMemory implements SharedRegion, Disposable {
    * ```
    */
   detach(): void {
-    const mapping = this.#mapping;
-    if (mapping === null || !mapping.retire()) return;
-    this.#mapping = null;
+    const mapping = this.retireMapping();
+    if (mapping === null) return;
     if (libc.shmdt(backend.pointer(mapping.address)) !== 0) {
       throw new ErrnoError(errno(), "shmdt", `detach ${this.#what}`, this.#what);
     }
@@ -415,10 +365,5 @@ export class SysVSharedMemory implements SharedRegion, Disposable {
     if (libc.shmctl(this.#id, platform.IPC_RMID, null) !== 0) {
       throw new ErrnoError(errno(), "shmctl", `remove ${this.#what}`, this.#what);
     }
-  }
-
-  /** Same as `detach()`, for `using`. */
-  [Symbol.dispose](): void {
-    this.detach();
   }
 }

@@ -371,11 +371,13 @@ test("1,000 create/close cycles leave descriptors and mappings where they starte
   const fds = countFds();
   const maps = mappingLines().length;
   for (let i = 0; i < 1000; i++) cycle(i);
-  assert.equal(countFds(), fds, "descriptors leaked");
+  assert.equal(countFds(), fds, `descriptors leaked: ${fds} before, ${countFds()} after`);
   const ours = mappingLines().filter((l) => l.includes("shmkit-test-cycle"));
   assert.deepEqual(ours, [], "mappings of our objects remain");
-  // The runtime itself may map or unmap a few heap pages meanwhile.
-  assert.ok(Math.abs(mappingLines().length - maps) < 16, "mapping count drifted");
+  // The runtime itself maps and unmaps heap pages meanwhile (more under load,
+  // as its GC runs at other moments); 1,000 leaked mappings would stand out.
+  const drift = mappingLines().length - maps;
+  assert.ok(Math.abs(drift) < 100, `the mapping count drifted by ${drift}`);
 });
 
 test(`the backend in this ${CURRENT} process is the one its runtime provides`, async () => {
