@@ -32,17 +32,28 @@ if (
 
 // A program rarely has one layout: use a few others first so that shared
 // code paths see several record shapes, as they would in an application.
-function warmOtherLayouts(shm: SharedMemory): void {
-  for (let k = 0; k < 4; k++) {
-    const Other = struct({ a: u8, b: i32, c: f64, d: array(i32, k + 1) }, { name: `Other${k}` });
-    const others = Other.array(shm, 1 << 16, 64);
-    for (let r = 0; r < 200; r++) {
-      for (let i = 0; i < 64; i++) {
-        const o = others.get(i);
-        o.b = o.b + 1;
-        o.c += o.d.get(0);
+// With `codegen` false they are built from closures, as where code
+// generation is not allowed: then the closures every layout shares see all
+// those shapes, which is the cost that generating accessors avoids.
+function warmOtherLayouts(shm: SharedMemory, codegen: boolean): void {
+  const before = _setCodegen(codegen);
+  try {
+    for (let k = 0; k < 4; k++) {
+      const Other = struct(
+        { a: u8, b: i32, c: f64, d: array(i32, k + 1) },
+        { name: `Other${k}${codegen ? "" : "Closures"}` },
+      );
+      const others = Other.array(shm, 1 << 16, 64);
+      for (let r = 0; r < 200; r++) {
+        for (let i = 0; i < 64; i++) {
+          const o = others.get(i);
+          o.b = o.b + 1;
+          o.c += o.d.get(0);
+        }
       }
     }
+  } finally {
+    _setCodegen(before);
   }
 }
 
@@ -73,7 +84,7 @@ function bench(name: string, fn: () => number, perRound = N, base?: string): num
 const shmName = `/shmkit-bench-layout-${process.pid}`;
 const shm = SharedMemory.create(shmName, 1 << 20);
 try {
-  warmOtherLayouts(shm);
+  warmOtherLayouts(shm, true);
   const dv = new DataView(shm.buffer);
   const people = Person.array(shm, 0, N);
   for (let i = 0; i < N; i++) people.set(i, { id: i, age: i % 90, score: i / 7, name: `p${i}` });
@@ -252,11 +263,13 @@ try {
     "Float64Array: sum",
   );
 
-  // Without code generation (what runs where new Function is not allowed).
+  // Without code generation (what runs where new Function is not allowed),
+  // in a program that has used other layouts built the same way.
+  warmOtherLayouts(shm, false);
   _setCodegen(false);
   const Slow = struct({ id: i32, age: i32, score: f64, name: char(16), tag: u8 }, { name: "Slow" });
-  _setCodegen(true);
   const slow = Slow.array(shm, 0, N);
+  _setCodegen(true);
   bench(
     "closure-built accessors (no codegen): same as people.get(i)",
     () => {

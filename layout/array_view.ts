@@ -314,7 +314,7 @@ const TYPED_ARRAYS: Readonly<
  * `people[i]` keeps the record it made for each of the first 1024 indexes
  * (as a hidden property: `Object.keys(people)` stays empty), so later reads
  * of those are plain property reads and give the same record; past index
- * 1023 every `people[i]` makes a new record, through a Proxy (about 150 ns),
+ * 1023 every `people[i]` makes a new record, through a Proxy (150-250 ns),
  * so memory stays bounded however many indexes are read. `get(i)` always
  * makes a new record and is the fast way in a loop. Sync primitives in an
  * array of slots are attached once per element.
