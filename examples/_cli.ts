@@ -18,7 +18,7 @@ import { setImmediate } from "node:timers";
 /** The runtime running this script. */
 export const RUNTIME: "deno" | "bun" = "Deno" in globalThis ? "deno" : "bun";
 
-type Kind = "string" | "integer" | "number" | "boolean";
+type Kind = "string" | "integer" | "number" | "boolean" | "octal";
 type ValueOf<K extends Kind> = K extends "string" ? string : K extends "boolean" ? boolean
 : number;
 
@@ -39,6 +39,20 @@ export interface Param<K extends Kind = Kind> {
   placeholder?: string;
   /** Not listed in `--help` (used between the processes of one example). */
   hidden?: boolean;
+}
+
+/**
+ * The `--mode` option of the examples that create System V objects: private
+ * to this user (0600) unless asked. The docs' C passes 0666; a C program run
+ * by the same user attaches to a 0600 object all the same.
+ */
+export function modeOption(what: string): Param<"octal"> & { default: number } {
+  return {
+    kind: "octal",
+    help: `permissions of the ${what} if created; the docs use 0666`,
+    default: 0o600,
+    placeholder: "MODE",
+  };
 }
 
 /** What an example declares about its command line. */
@@ -79,6 +93,10 @@ function convert(param: Param, label: string, text: string): string | number | b
   switch (param.kind) {
     case "string":
       return text;
+    case "octal":
+      // Permission bits as chmod takes them: 600, 0600 or 0o600.
+      if (/^(0o?)?[0-7]{1,3}$/i.test(text)) return parseInt(text.replace(/^0o/i, ""), 8);
+      throw new UsageError(`${label} must be octal permission bits, got ${JSON.stringify(text)}`);
     case "boolean":
       if (text === "true") return true;
       if (text === "false") return false;
@@ -103,6 +121,12 @@ function convert(param: Param, label: string, text: string): string | number | b
   }
 }
 
+function show(param: Param): string {
+  if (param.kind === "string") return JSON.stringify(param.default);
+  if (param.kind === "octal") return "0" + (param.default as number).toString(8);
+  return String(param.default);
+}
+
 /** The `--help` text of an example. */
 export function helpText(spec: Spec): string {
   const positionals = Object.entries(spec.positionals);
@@ -115,9 +139,7 @@ export function helpText(spec: Spec): string {
   const row = (left: string, param: Param) => {
     const fallback = param.default === undefined || param.default === false
       ? ""
-      : ` (default ${
-        param.kind === "string" ? JSON.stringify(param.default) : String(param.default)
-      })`;
+      : ` (default ${show(param)})`;
     return `  ${left.padEnd(26)} ${param.help}${fallback}`;
   };
   const lines = [`${spec.name}: ${spec.summary}`, "", `usage: ${usage}`];

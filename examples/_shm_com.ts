@@ -27,14 +27,15 @@ export const SharedUse = struct({
 export const SHM_KEY = 1234;
 
 /**
- * Attaches the segment with `key`, creating it (mode 0666, as the docs'
- * `0666 | IPC_CREAT`) if it does not exist; `created` tells which. Creating
- * exclusively first keeps `created` exact when both sides start at once.
+ * Attaches the segment with `key`, creating it with permission bits `mode`
+ * if it does not exist (the docs' `0666 | IPC_CREAT`); `created` tells which.
+ * Creating exclusively first keeps `created` exact when both sides start at
+ * once.
  */
-export function attachOrCreate(key: number): SysVSharedMemory {
+export function attachOrCreate(key: number, mode: number): SysVSharedMemory {
   for (let attempt = 0;; attempt++) {
     try {
-      return SysVSharedMemory.create(key, SharedUse.byteLength, { mode: 0o666 });
+      return SysVSharedMemory.create(key, SharedUse.byteLength, { mode });
     } catch (error) {
       if (!(error instanceof ErrnoError && error.code === "EEXIST")) throw error;
     }

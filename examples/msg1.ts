@@ -13,19 +13,21 @@
  * @module
  */
 import { ErrnoError, MessageQueue } from "../mod.ts";
-import { cText, main } from "./_cli.ts";
+import { cText, main, modeOption } from "./_cli.ts";
 
 const spec = {
   name: "msg1",
   summary: 'print messages from a System V message queue until "end" (the docs\' msg1.c)',
-  details: `Opens or creates the queue (mode 0666, as the docs), prints "msg1: waiting on key K,
-queue id I", then "You wrote: TEXT" for each message, stops after a message starting with "end" and removes the queue, unless
---keep. Interrupted, it removes the queue only if it created it.
+  details: `Opens the queue, or creates it with --mode, prints "msg1: waiting on key K, queue
+id I", then "You wrote: TEXT" for each message, stops after a message starting with
+"end" and removes the queue, unless --keep. Interrupted, it removes the queue only if
+it created it.
 --type selects as msgrcv does: 0 any message, N the first of type N, -N the first of
 the lowest type up to N.`,
   positionals: {},
   options: {
     key: { kind: "integer", help: "System V key (decimal or 0x hex)", default: 1234 },
+    mode: modeOption("queue"),
     type: { kind: "integer", help: "which messages to take", default: 0 },
     keep: { kind: "boolean", help: "leave the queue in place at the end" },
   },
@@ -43,7 +45,7 @@ function removeQuietly(queue: MessageQueue): void {
 }
 
 await main(spec, async ({ args, cleanup, signal }) => {
-  const queue = MessageQueue.create(args.key, { mode: 0o666, exclusive: false });
+  const queue = MessageQueue.create(args.key, { mode: args.mode, exclusive: false });
   let finished = false;
   if (queue.created && !args.keep) {
     cleanup.defer("remove the message queue", () => finished || removeQuietly(queue));

@@ -14,23 +14,24 @@
  */
 import process from "node:process";
 import { MessageQueue } from "../mod.ts";
-import { main, stdinLines } from "./_cli.ts";
+import { main, modeOption, stdinLines } from "./_cli.ts";
 
 const spec = {
   name: "msg2",
   summary: 'send lines of standard input to a System V message queue until "end"',
-  details: `Opens or creates the queue (mode 0666, as the docs). The queue outlives msg2 on
+  details: `Opens the queue, or creates it with --mode. The queue outlives msg2 on
 purpose: it holds the messages until msg1 takes them, and msg1 removes it after "end".
 Interrupted before "end" was sent, msg2 removes the queue if it created it.`,
   positionals: {},
   options: {
     key: { kind: "integer", help: "System V key (decimal or 0x hex)", default: 1234 },
+    mode: modeOption("queue"),
     type: { kind: "integer", help: "the type of every message sent", default: 1, min: 1 },
   },
 } as const;
 
 await main(spec, async ({ args, cleanup, signal }) => {
-  const queue = MessageQueue.create(args.key, { mode: 0o666, exclusive: false });
+  const queue = MessageQueue.create(args.key, { mode: args.mode, exclusive: false });
   let handedOver = false;
   if (queue.created) {
     cleanup.defer("remove the message queue", () => handedOver || queue.remove());

@@ -14,19 +14,20 @@
  *
  * @module
  */
-import { main, sleep } from "./_cli.ts";
+import { main, modeOption, sleep } from "./_cli.ts";
 import { attachOrCreate, removeQuietly, SharedUse, SHM_KEY } from "./_shm_com.ts";
 
 const spec = {
   name: "shm1",
   summary: 'print what the writer puts in struct shared_use_st until "end" (the docs\' shm1.c)',
-  details: `Attaches the segment (creating it, mode 0666, if the writer has not), prints
+  details: `Attaches the segment (creating it with --mode if the writer has not), prints
 "Memory attached at key K, id I", then "You wrote: TEXT" for each text. After "end" it
 detaches and removes the segment, unless --keep; interrupted, it removes it only if it
 created it. --delay imitates the docs' sleep before handing the turn back.`,
   positionals: {},
   options: {
     key: { kind: "integer", help: "System V key (decimal or 0x hex)", default: SHM_KEY },
+    mode: modeOption("segment"),
     delay: {
       kind: "number",
       help: "milliseconds to wait before clearing the flag",
@@ -39,7 +40,7 @@ created it. --delay imitates the docs' sleep before handing the turn back.`,
 } as const;
 
 await main(spec, async ({ args, cleanup, signal }) => {
-  const seg = attachOrCreate(args.key);
+  const seg = attachOrCreate(args.key, args.mode);
   let finished = false;
   if (seg.created && !args.keep) {
     cleanup.defer("remove the segment", () => finished || removeQuietly(seg));

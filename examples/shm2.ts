@@ -14,13 +14,13 @@
  * @module
  */
 import process from "node:process";
-import { main, stdinLines } from "./_cli.ts";
+import { main, modeOption, stdinLines } from "./_cli.ts";
 import { attachOrCreate, removeQuietly, SharedUse, SHM_KEY } from "./_shm_com.ts";
 
 const spec = {
   name: "shm2",
   summary: 'write lines of standard input into struct shared_use_st for the reader, until "end"',
-  details: `Attaches the segment (creating it, mode 0666, if the reader has not) and prints
+  details: `Attaches the segment (creating it with --mode if the reader has not) and prints
 "Memory attached at key K, id I". Each line is stored with its newline, as fgets keeps
 it. The reader removes the segment after "end"; if shm2 created it, shm2 waits for the
 reader to take "end" and then removes it too. Interrupted, it removes it only if it
@@ -28,11 +28,12 @@ created it.`,
   positionals: {},
   options: {
     key: { kind: "integer", help: "System V key (decimal or 0x hex)", default: SHM_KEY },
+    mode: modeOption("segment"),
   },
 } as const;
 
 await main(spec, async ({ args, cleanup, signal }) => {
-  const seg = attachOrCreate(args.key);
+  const seg = attachOrCreate(args.key, args.mode);
   if (seg.created) cleanup.defer("remove the segment", () => removeQuietly(seg));
   cleanup.defer("detach the segment", () => seg.detach());
   const shared = seg.created ? SharedUse.init(seg) : SharedUse.at(seg);

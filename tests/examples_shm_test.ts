@@ -111,25 +111,32 @@ for (const runtime of RUNTIMES) {
     }
   });
 
-  test(`${runtime} shm1 and shm2 refuse bad input; SIGINT removes the segment they created`, async () => {
+  test(`${runtime} shm1 and shm2 refuse bad input; create 0600 unless --mode; SIGINT removes what they created`, async () => {
     const key = uniqueKey();
-    const [badKey, badDelay] = await Promise.all([
+    const [badKey, badDelay, badMode] = await Promise.all([
       runExample(runtime, "shm1", ["--key", "12x"]),
       runExample(runtime, "shm1", ["--delay", "-1"]),
+      runExample(runtime, "shm2", ["--mode", "0689"]),
     ]);
     assertOneLineError(badKey, 2, /^shm1: --key must be an integer, got "12x"/);
     assertOneLineError(badDelay, 2, /^shm1: --delay must be a number at least 0, got -1/);
-    for (const name of ["shm1", "shm2"]) {
+    assertOneLineError(badMode, 2, /^shm2: --mode must be octal permission bits, got "0689"/);
+    // Private to this user unless --mode says otherwise (the docs' C uses 0666).
+    for (const [name, mode] of [["shm1", undefined], ["shm2", "0640"]] as const) {
       // shm2 waits for its input; shm1 for a text.
       const waiting = new Running(
         runtime,
         name,
-        ["--key", String(key)],
+        ["--key", String(key), ...(mode ? ["--mode", mode] : [])],
         name === "shm2" ? "x\n" : undefined,
       );
       try {
         await waiting.waitFor(/Memory attached at key/);
         assert.equal(await ipcsCount(key), 1);
+        const seg = SysVSharedMemory.open(key);
+        const perms = seg.stat().mode;
+        seg.detach();
+        assert.equal(perms.toString(8), mode?.slice(1) ?? "600", `${name} --mode ${mode}`);
         const stopped = await waiting.interrupt("SIGINT");
         assertExit(stopped, 130, `interrupted ${name}`);
         await assertClean({ key });

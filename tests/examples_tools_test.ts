@@ -6,7 +6,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { existsSync, unlinkSync } from "node:fs";
-import { SharedMemory } from "../mod.ts";
+import { MessageQueue, SharedMemory } from "../mod.ts";
 import { RUNTIMES, scratchPath, uniqueName } from "./_helpers.ts";
 import {
   assertClean,
@@ -166,6 +166,7 @@ for (const runtime of RUNTIMES) {
     });
     assertExit(sender, 0, "msg2");
     assert.equal(sender.stdout, "msg2: 3 messages sent\n");
+    assert.equal(MessageQueue.open(key).stat().mode, 0o600, "private unless --mode");
     const receiver = await runExample(peer, "msg1", ["--key", String(key)]);
     assertExit(receiver, 0, "msg1");
     assert.equal(
@@ -190,8 +191,9 @@ for (const runtime of RUNTIMES) {
       assert.match(done.stdout, /You wrote: one\nYou wrote: two\nYou wrote: end\n/);
       await assertClean({ key });
 
-      const waiting = new Running(runtime, "msg1", ["--key", String(key)]);
+      const waiting = new Running(runtime, "msg1", ["--key", String(key), "--mode", "644"]);
       await waiting.waitFor(/msg1: waiting on key/);
+      assert.equal(MessageQueue.open(key).stat().mode, 0o644);
       const stopped = await waiting.interrupt("SIGINT");
       assertExit(stopped, 130, "interrupted msg1");
       assert.match(stopped.stderr, /interrupted by SIGINT/);

@@ -201,7 +201,8 @@ int main(void) {
 }`,
     "msg_c",
   );
-  const queue = MessageQueue.create(key, { mode: 0o666 });
+  // 0o600: the C program runs as the same user, so it needs no more.
+  const queue = MessageQueue.create(key);
   try {
     queue.send(5, "from TS\0");
     const c = await runCommand(exe, []);
