@@ -26,10 +26,19 @@ export function realtimeMs(): number {
 }
 
 /**
+ * The latest deadline written as is (about 285,000 years): later ones, up to
+ * `Infinity`, are written as this one. Beyond it `tv_sec` would no longer fit
+ * in 64 bits; wrapped, it read as a time already past, and a timed wait
+ * returned at once, over and over.
+ */
+const LATEST_MS = Number.MAX_SAFE_INTEGER;
+
+/**
  * Writes `ms` as a `struct timespec` (LP64: two 64-bit fields) into `out`,
  * rounding up to the next nanosecond so that a wait never ends early.
  */
 export function writeTimespec(out: Uint32Array, ms: number): void {
+  if (!(ms <= LATEST_MS)) ms = LATEST_MS;
   let seconds = Math.floor(ms / 1000);
   let nanos = Math.ceil((ms - seconds * 1000) * 1e6);
   if (nanos >= 1e9) {

@@ -10,6 +10,7 @@ import process from "node:process";
 import {
   ClosedError,
   ErrnoError,
+  Flag,
   IPC_PRIVATE,
   MappedFile,
   NamedSemaphore,
@@ -405,6 +406,38 @@ test("Semaphore.init/attach refuse bad places and values before any system call"
     assert.throws(() => Semaphore.attach(null as unknown as SharedMemory, 0), TypeError);
     using readOnly = SharedMemory.open(shm.name, { readOnly: true });
     assert.throws(() => Semaphore.attach(readOnly, 0), TypeError);
+  });
+});
+
+test("Semaphore.tryWait() with a timeout too far for a timespec sleeps instead of spinning", async () => {
+  await withRegion("sem-far-timeout", async (shm, name) => {
+    const sem = Semaphore.init(shm, 0, 0);
+    const ready = Flag.init(shm, 64, 0);
+    const child = runScript(
+      CURRENT,
+      `
+      import process from "node:process";
+      import { Flag, Semaphore, SharedMemory } from "$MOD";
+      const shm = SharedMemory.open(process.argv[2]);
+      const sem = Semaphore.attach(shm, 0);
+      Flag.attach(shm, 64).set(1);
+      const before = process.cpuUsage();
+      const started = performance.now();
+      const got = sem.tryWait(Number.MAX_VALUE);
+      const wall = performance.now() - started;
+      const cpu = process.cpuUsage(before);
+      console.log(JSON.stringify({ got, wall, cpu: (cpu.user + cpu.system) / 1000 }));
+      `,
+      { args: [name] },
+    );
+    while (ready.value === 0) await delay(5);
+    await delay(300);
+    sem.post();
+    const result = await child;
+    assertSucceeded(result, "waiter");
+    const report = JSON.parse(result.stdout.trim().split("\n").pop()!);
+    assert.equal(report.got, true);
+    assert.ok(report.cpu < report.wall / 3, `${report.cpu} ms of CPU in ${report.wall} ms`);
   });
 });
 
