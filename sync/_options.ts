@@ -69,7 +69,9 @@ export function validateTimeout(value: unknown, argument: string): asserts value
 export function checkWaitOptions(options: unknown): CheckedWait {
   validateOptions(options);
   const given = options as WaitOptions | undefined;
-  const timeout: unknown = given?.timeout ?? Infinity;
+  // Only a missing timeout means "no limit": null is refused like any other
+  // value that is no number, as tryWait(null) refuses it.
+  const timeout: unknown = given?.timeout === undefined ? Infinity : given.timeout;
   validateTimeout(timeout, "options.timeout");
   const signal: unknown = given?.signal;
   if (signal !== undefined && !(signal instanceof AbortSignal)) {

@@ -147,7 +147,7 @@ export class NamedSemaphore implements Disposable {
     validateInteger(value, "value", 0, platform.SEM_VALUE_MAX);
     validateOptions(options);
     const mode = options?.mode ?? DEFAULT_MODE;
-    validateMode(mode);
+    validateMode(mode, "options.mode");
     validateBoolean(options?.exclusive, "options.exclusive");
     if (options?.exclusive === false) return NamedSemaphore.#openOrCreate(name, value, mode);
     const { O_CREAT, O_EXCL } = platform;
@@ -211,7 +211,7 @@ export class NamedSemaphore implements Disposable {
     validateInteger(value, "value", 0, platform.SEM_VALUE_MAX);
     validateOptions(options);
     const mode = options?.mode ?? DEFAULT_MODE;
-    validateMode(mode);
+    validateMode(mode, "options.mode");
     return NamedSemaphore.#openOrCreate(name, value, mode);
   }
 

@@ -187,6 +187,15 @@ for (const { kind, with: withSemaphore } of KINDS) {
         TypeError,
       );
       await assert.rejects(sem.waitAsync(42 as unknown as undefined), TypeError);
+      // null is no number of milliseconds (it used to mean "wait forever").
+      await assert.rejects(
+        sem.waitAsync({ timeout: null as unknown as number, signal: AbortSignal.timeout(200) }),
+        (error: Error) => error instanceof TypeError && /options\.timeout/.test(error.message),
+      );
+      await assert.rejects(
+        sem.waitAsync({ signal: null as unknown as AbortSignal }),
+        (error: Error) => error instanceof TypeError && /options\.signal/.test(error.message),
+      );
     });
   });
 }
@@ -544,7 +553,11 @@ test("NamedSemaphore refuses bad names and values", () => {
   assert.throws(() => NamedSemaphore.create(uniqueName("nsem-bad"), -1), RangeError);
   assert.throws(
     () => NamedSemaphore.create(uniqueName("nsem-bad"), 0, { mode: 0o1777 }),
-    RangeError,
+    (error: Error) => error instanceof RangeError && /^options\.mode /.test(error.message),
+  );
+  assert.throws(
+    () => NamedSemaphore.openOrCreate(uniqueName("nsem-bad"), 0, { mode: "0o600" as never }),
+    (error: Error) => error instanceof TypeError && /^options\.mode /.test(error.message),
   );
   assert.throws(
     () => NamedSemaphore.create(uniqueName("nsem-bad"), 0, { exclusive: 1 as unknown as boolean }),
