@@ -248,6 +248,16 @@ export interface Context<S extends Spec> {
   signal: AbortSignal;
 }
 
+/** The flags of `spec.denoFlags` that this Deno process was not given. */
+function missingDenoFlags(spec: Spec): string[] {
+  if (RUNTIME !== "deno" || !spec.denoFlags) return [];
+  const deno = (globalThis as unknown as { Deno: DenoRuntime }).Deno;
+  return spec.denoFlags.split(" ").filter((flag) => {
+    const name = flag.replace(/^--allow-/, "");
+    return deno.permissions.querySync({ name }).state !== "granted";
+  });
+}
+
 function oneLine(error: unknown): string {
   const text = error instanceof Error ? error.message : String(error);
   return text.replace(/\s*\n\s*/g, " ");
@@ -273,6 +283,13 @@ export async function main<S extends Spec>(
   if (args === null) {
     console.log(helpText(spec));
     return process.exit(0);
+  }
+  // Refused before anything is created: without them, the example would
+  // create a file it could not remove, or fail halfway.
+  const missing = missingDenoFlags(spec);
+  if (missing.length > 0) {
+    console.error(`${spec.name}: Deno needs ${missing.join(" ")} for this example (see --help)`);
+    return process.exit(2);
   }
   const cleanup = new Cleanup();
   const controller = new AbortController();

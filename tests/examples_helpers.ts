@@ -6,35 +6,37 @@
  * @module
  */
 import { type ChildProcess, spawn } from "node:child_process";
-import { existsSync, readdirSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync } from "node:fs";
 import path from "node:path";
 import process from "node:process";
 import assert from "node:assert/strict";
 import { BUN, DENO, type ProcessResult, ROOT, runCommand, type Runtime } from "./_helpers.ts";
 
-/** The `deno run` flags each example needs besides --allow-ffi. */
-const DENO_FLAGS: Record<string, string[]> = {
-  count01: ["--allow-write", "--allow-run"],
-  count02: ["--allow-write", "--allow-run"],
-  map_normalfile1: ["--allow-write"],
-};
+/**
+ * The `deno run` flags that the header of examples/NAME.ts declares, as in
+ * `deno run --allow-ffi --allow-write examples/NAME.ts`: the examples run
+ * with exactly these, so that the claim is tested.
+ */
+export function declaredDenoFlags(name: string): string[] {
+  const source = readFileSync(path.join(ROOT, "examples", `${name}.ts`), "utf8");
+  const line = new RegExp(`deno run ((?:--allow-[a-z]+ )+)examples/${name}\\.ts`).exec(source);
+  if (line === null) throw new Error(`examples/${name}.ts shows no "deno run" line`);
+  return line[1].trim().split(" ");
+}
 
-/** The command line that runs examples/NAME.ts under `runtime`. */
-export function exampleCommand(runtime: Runtime, name: string, args: readonly string[] = []) {
+/**
+ * The command line that runs examples/NAME.ts under `runtime`; under Deno
+ * with the flags its header declares unless `denoFlags` replaces them.
+ */
+export function exampleCommand(
+  runtime: Runtime,
+  name: string,
+  args: readonly string[] = [],
+  denoFlags: readonly string[] = declaredDenoFlags(name),
+) {
   const file = path.join(ROOT, "examples", `${name}.ts`);
   return runtime === "deno"
-    ? {
-      command: DENO,
-      args: [
-        "run",
-        "--quiet",
-        "--no-prompt",
-        "--allow-ffi",
-        ...(DENO_FLAGS[name] ?? []),
-        file,
-        ...args,
-      ],
-    }
+    ? { command: DENO, args: ["run", "--quiet", "--no-prompt", ...denoFlags, file, ...args] }
     : { command: BUN, args: [file, ...args] };
 }
 
@@ -43,9 +45,9 @@ export function runExample(
   runtime: Runtime,
   name: string,
   args: readonly string[] = [],
-  options: { stdin?: string; timeoutMs?: number } = {},
+  options: { stdin?: string; timeoutMs?: number; denoFlags?: readonly string[] } = {},
 ): Promise<ProcessResult> {
-  const { command, args: full } = exampleCommand(runtime, name, args);
+  const { command, args: full } = exampleCommand(runtime, name, args, options.denoFlags);
   return runCommand(command, full, { timeoutMs: 60_000, ...options });
 }
 
@@ -172,7 +174,9 @@ export async function assertHelp(runtime: Runtime, name: string): Promise<void> 
   assertExit(result, 0, `${name} --help`);
   assert.match(result.stdout, new RegExp(`^${name}: `));
   assert.match(result.stdout, new RegExp(`usage: ${name}`));
-  assert.match(result.stdout, /deno run --allow-ffi/);
+  // --help shows the same flags as the header, the ones the tests run with.
+  const flags = declaredDenoFlags(name).join(" ");
+  assert.ok(result.stdout.includes(`deno run ${flags} examples/${name}.ts`), result.stdout);
 }
 
 /** The other runtime. */

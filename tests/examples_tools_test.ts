@@ -34,6 +34,31 @@ test("--help of the tools, the mapped-file pair and msg1/msg2, in both runtimes"
   await Promise.all(RUNTIMES.flatMap((rt) => EXAMPLES.map((name) => assertHelp(rt, name))));
 });
 
+test("deno examples given fewer flags than their header declares exit 2 with one line, creating nothing", async () => {
+  const [count01, count02, people] = [
+    scratchPath("perm"),
+    scratchPath("perm"),
+    scratchPath("perm"),
+  ];
+  const sem = uniqueName("perm");
+  const [a, b, c] = await Promise.all([
+    runExample("deno", "count01", ["3", "--file", count01, "--sem", sem], {
+      denoFlags: ["--allow-ffi"],
+    }),
+    runExample("deno", "count02", ["3", "--file", count02], {
+      denoFlags: ["--allow-ffi", "--allow-write"],
+    }),
+    runExample("deno", "map_normalfile1", [people, "--sleep", "0"], {
+      denoFlags: ["--allow-ffi", "--allow-read"],
+    }),
+  ]);
+  assertOneLineError(a, 2, /^count01: Deno needs --allow-write --allow-run for this example/);
+  assertOneLineError(b, 2, /^count02: Deno needs --allow-run for this example/);
+  assertOneLineError(c, 2, /^map_normalfile1: Deno needs --allow-write for this example/);
+  for (const file of [count01, count02, people]) await assertClean({ file });
+  await assertClean({ label: sem.slice(1) });
+});
+
 for (const runtime of RUNTIMES) {
   const peer = other(runtime);
 
