@@ -44,7 +44,10 @@ import {
 
 /** A futex wait in flight on another thread. */
 export interface PendingWait {
-  /** Settles when the sleeper returns, for whatever reason. Never rejects. */
+  /**
+   * Resolves when the sleeper returns, for whatever reason. Rejects only
+   * when nothing can sleep for this wait any more (Bun: its worker failed).
+   */
   readonly done: Promise<void>;
   /**
    * Gives up this wait. Returns true when that woke the sleeper (so `done`
@@ -122,12 +125,13 @@ export function futexWaitAsync(
     shared.set(address, byValue);
   }
   byValue.set(expected, entry);
-  sleeper.done.then(() => {
+  const forget = () => {
     const current = shared.get(address);
     if (current?.get(expected) !== entry) return;
     current.delete(expected);
     if (current.size === 0) shared.delete(address);
-  });
+  };
+  sleeper.done.then(forget, forget);
   return entry.join();
 }
 
@@ -148,6 +152,7 @@ interface WorkerLike {
   terminate(): void;
   onmessage: ((event: MessageEvent) => void) | null;
   onerror: ((event: Event) => void) | null;
+  addEventListener?(type: "close", listener: () => void): void;
   ref?(): void;
   unref?(): void;
 }
@@ -157,12 +162,23 @@ interface Request {
   expected: number;
   deadlineMs: number;
   resolve: () => void;
+  reject: (error: Error) => void;
   slot: number;
   generation: number;
   cancelled: boolean;
+  settled: boolean;
 }
 
-/** Owns the table page, the worker(s), and which slot serves which wait. */
+/**
+ * Owns the table page, the worker(s), and which slot serves which wait.
+ *
+ * When a worker fails (it cannot start, e.g. in a bundle without its file,
+ * or it dies), the whole instance is given up: every wait it holds rejects
+ * with the worker's error, its workers are ended, and the next wait makes a
+ * new instance with a new page. The old page is unmapped only if no worker
+ * ever learnt its address; otherwise a worker that is still ending may read
+ * it, so it stays.
+ */
 class Waiters {
   readonly #tableAddress: bigint;
   readonly #table: Int32Array;
@@ -174,6 +190,8 @@ class Waiters {
   readonly #queue: Request[] = [];
   #active = 0;
   #referenced = false;
+  #started = false;
+  #broken = false;
 
   constructor() {
     const { PROT_READ, PROT_WRITE, MAP_PRIVATE, MAP_ANONYMOUS } = platform;
@@ -199,15 +217,21 @@ class Waiters {
 
   wait(word: UnsafePointer, expected: number, deadlineMs: number, address: bigint): PendingWait {
     let resolve!: () => void;
-    const done = new Promise<void>((r) => (resolve = r));
+    let reject!: (error: Error) => void;
+    const done = new Promise<void>((yes, no) => {
+      resolve = yes;
+      reject = no;
+    });
     const request: Request = {
       address,
       expected,
       deadlineMs,
       resolve,
+      reject,
       slot: -1,
       generation: 0,
       cancelled: false,
+      settled: false,
     };
     this.#active += 1;
     this.#reference();
@@ -262,6 +286,7 @@ class Waiters {
   #cancel(request: Request, word: UnsafePointer): boolean {
     if (request.cancelled) return false;
     request.cancelled = true;
+    if (request.settled) return true;
     if (request.slot < 0) {
       // Still queued: it never reached a worker.
       const at = this.#queue.indexOf(request);
@@ -281,13 +306,17 @@ class Waiters {
     return true;
   }
 
-  #settle(request: Request): void {
-    request.resolve();
+  #settle(request: Request, error?: Error): void {
+    if (request.settled) return;
+    request.settled = true;
+    if (error === undefined) request.resolve();
+    else request.reject(error);
     this.#active -= 1;
     if (this.#active === 0) this.#unreference();
   }
 
   #finished(slot: number, generation: number): void {
+    if (this.#broken) return;
     const request = this.#bySlot[slot];
     if (request === undefined || request.generation !== generation) return;
     this.#bySlot[slot] = undefined;
@@ -298,17 +327,25 @@ class Waiters {
     this.#settle(request);
   }
 
-  #worker(index: number): WorkerLike {
-    let worker = this.#workers[index];
-    if (worker !== undefined) return worker;
+  // Starts the worker serving `index` unless it runs.
+  #worker(index: number): void {
+    if (this.#workers[index] !== undefined || this.#broken) return;
     const url = new URL("./_waiter_worker.ts", import.meta.url).href;
-    worker = new Worker(url, { type: "module" }) as unknown as WorkerLike;
+    let worker: WorkerLike;
+    try {
+      worker = new Worker(url, { type: "module" }) as unknown as WorkerLike;
+    } catch (error) {
+      const message = (error as Error)?.message ?? String(error);
+      this.#fail(new Error(`Cannot start the worker that serves async waits: ${message}`));
+      return;
+    }
     const start: WorkerStart = {
       table: this.#tableAddress.toString(),
       solo: this.#multiplexed ? -1 : index,
     };
     worker.onmessage = (event: MessageEvent) => {
       if (event.data === "ready") {
+        this.#started = true;
         worker!.postMessage(start);
         return;
       }
@@ -316,13 +353,38 @@ class Waiters {
       for (let i = 0; i < finished.length; i += 2) this.#finished(finished[i], finished[i + 1]);
     };
     worker.onerror = (event: Event) => {
-      // A broken worker would leave waits hanging: fail loudly instead.
+      // Throwing here would end the process (an uncaught error) and leave
+      // the waits hanging past their timeouts: reject them instead.
+      event.preventDefault?.();
       const message = (event as ErrorEvent).message ?? "unknown error";
-      throw new Error(`The worker that serves async waits failed: ${message}`);
+      this.#fail(new Error(`The worker that serves async waits failed: ${message}`));
     };
+    worker.addEventListener?.("close", () => {
+      this.#fail(new Error("The worker that serves async waits ended"));
+    });
     if (!this.#referenced) worker.unref?.();
     this.#workers[index] = worker;
-    return worker;
+  }
+
+  // Gives this instance up: see the class comment.
+  #fail(error: Error): void {
+    if (this.#broken) return;
+    this.#broken = true;
+    if (instance === this) instance = undefined;
+    for (const worker of this.#workers) {
+      if (worker === undefined) continue;
+      worker.onmessage = null;
+      worker.onerror = null;
+      worker.terminate();
+    }
+    const pending = [...this.#bySlot, ...this.#queue.splice(0)];
+    this.#bySlot.length = 0;
+    for (const request of pending) if (request !== undefined) this.#settle(request, error);
+    if (!this.#started) {
+      // Detached first: a stray use throws instead of touching freed memory.
+      (this.#table.buffer as ArrayBuffer & { transfer(length: number): ArrayBuffer }).transfer(0);
+      libc.munmap(this.#control, BigInt(TABLE_BYTES));
+    }
   }
 
   #reference(): void {

@@ -66,10 +66,11 @@ export async function waitLoop<T>(waiting: Waiting<T>, options: CheckedWait): Pr
         // in case the wake-up came before the sleeper reached the kernel.
         let timer: ReturnType<typeof setTimeout> | undefined;
         const cap = new Promise<void>((resolve) => (timer = setTimeout(resolve, ABORT_GRACE_MS)));
-        Promise.race([sleeping.done, cap]).then(() => {
+        const finish = () => {
           clearTimeout(timer);
           reject(error);
-        });
+        };
+        Promise.race([sleeping.done, cap]).then(finish, finish);
       };
     });
     aborted.catch(() => {});

@@ -280,3 +280,53 @@ test("Bun without futex_waitv: a worker per pending wait serves every primitive"
   assertSucceeded(result, "bun child");
   assert.equal(result.stdout.trim(), "AbortError 1 TimeoutError");
 });
+
+test("Bun: a waiter worker that fails rejects the pending waits instead of crashing the process", async () => {
+  // The child swaps in workers that fail: the first cannot start, the second
+  // dies while a wait is pending, the third is the real one.
+  const result = await runScript(
+    "bun",
+    `
+    import process from "node:process";
+    const Real = globalThis.Worker;
+    const broken = [
+      "data:text/javascript,throw new Error('cannot start')",
+      "data:text/javascript,postMessage('ready');" +
+        "onmessage=()=>setTimeout(()=>{throw new Error('died later')},50)",
+    ];
+    globalThis.Worker = class extends Real {
+      constructor(url, options) {
+        super(broken.shift() ?? url, options);
+      }
+    };
+    const { Flag, Mutex, Semaphore, SharedMemory } = await import("$MOD");
+    process.on("uncaughtException", (error) => {
+      console.log("uncaught: " + error.message);
+      process.exit(3);
+    });
+    const shm = SharedMemory.create("/shmkit-test-broken-worker-" + process.pid, 4096);
+    shm.unlink();
+    const semaphore = Semaphore.init(shm, 0, 0);
+    const outcome = (promise, started = performance.now()) =>
+      promise.then(
+        () => "resolved",
+        (error) => error.name + (performance.now() - started < 2000 ? " promptly" : " late") +
+          (/worker/.test(error.message) ? " (worker)" : ""),
+      );
+    const lines = [];
+    lines.push(await outcome(semaphore.waitAsync({ timeout: 5000 })));
+    lines.push(await outcome(Flag.init(shm, 32, 0).waitForAsync(1, { timeout: 5000 })));
+    setTimeout(() => semaphore.post(), 50);
+    lines.push(await outcome(semaphore.waitAsync({ timeout: 5000 })));
+    const mutex = Mutex.init(shm, 40);
+    (await mutex.lockAsync()).unlock();
+    console.log(lines.join(", "));
+    shm.close();
+    `,
+  );
+  assertSucceeded(result, "bun child");
+  assert.equal(
+    result.stdout.trim(),
+    "Error promptly (worker), Error promptly (worker), resolved",
+  );
+});
