@@ -3,6 +3,7 @@
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
 import process from "node:process";
 import { ErrnoError, IPC_PRIVATE, MessageQueue } from "../mod.ts";
 import { assertSucceeded, compileC, CURRENT, runCommand, runScript, RUNTIMES } from "./_helpers.ts";
@@ -128,7 +129,8 @@ test("receiveAsync() waits without blocking timers, times out, and aborts", asyn
     assert.equal(await queue.receiveAsync({ timeout: 100 }), null);
     assert.ok(performance.now() - started >= 95);
     clearInterval(interval);
-    assert.ok(ticks >= 5, `timers kept firing (${ticks})`);
+    // A receive that blocked the thread would let none fire; load may delay some.
+    assert.ok(ticks >= 2, `timers kept firing (${ticks})`);
 
     setTimeout(() => queue.send(9, "late"), 30);
     const late = await queue.receiveAsync({ timeout: 5000 });
@@ -216,18 +218,54 @@ int main(void) {
   }
 });
 
+/**
+ * Source of a child that attaches to queue `id`, says so with a message of
+ * type 99 carrying its pid, then blocks in `receive(options)` (which must
+ * not take type 99) and prints what it got or the error's code.
+ */
+function blockingReceiver(id: number, receive: string): string {
+  return `import process from "node:process";
+import { MessageQueue } from "$MOD";
+const q = MessageQueue.attach(${id});
+q.send(99, String(process.pid));
+try {
+  const m = q.receive(${receive});
+  console.log(m.type, new TextDecoder().decode(m.data));
+} catch (e) {
+  console.log(e.code, e.syscall);
+}`;
+}
+
+/**
+ * Waits for the child's type-99 message, then until its thread sleeps in
+ * msgrcv (/proc/PID/wchan), so that what the test does next happens while
+ * it is blocked: a fixed pause lost that race under load, and the child
+ * failed to attach to a queue already removed (EINVAL). Where the kernel does
+ * not show wchan, the handshake alone leaves a window of a few instructions.
+ */
+async function blockedInMsgrcv(queue: MessageQueue): Promise<void> {
+  const ready = await queue.receiveAsync({ type: 99, timeout: 30_000 });
+  assert.ok(ready, "the child attached to the queue");
+  const pid = Number(text.decode(ready.data));
+  const deadline = performance.now() + 10_000;
+  while (performance.now() < deadline) {
+    let wchan: string;
+    try {
+      wchan = readFileSync(`/proc/${pid}/wchan`, "utf8");
+    } catch {
+      return;
+    }
+    if (wchan.includes("msgrcv")) return;
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+}
+
 for (const runtime of RUNTIMES) {
   test(`a ${runtime} process blocked in receive() wakes when another process sends`, async () => {
     const queue = MessageQueue.create(IPC_PRIVATE);
     try {
-      const child = runScript(
-        runtime,
-        `import { MessageQueue } from "$MOD";
-const q = MessageQueue.attach(${queue.id});
-const m = q.receive({ type: 4 });
-console.log(m.type, new TextDecoder().decode(m.data));`,
-      );
-      await new Promise((resolve) => setTimeout(resolve, 400));
+      const child = runScript(runtime, blockingReceiver(queue.id, "{ type: 4 }"));
+      await blockedInMsgrcv(queue);
       queue.send(3, "not this one");
       queue.send(4, "this one");
       const result = await child;
@@ -241,16 +279,17 @@ console.log(m.type, new TextDecoder().decode(m.data));`,
 
   test(`a ${runtime} process blocked in receive() fails with EIDRM when the queue is removed`, async () => {
     const queue = MessageQueue.create(IPC_PRIVATE);
-    const child = runScript(
-      runtime,
-      `import { MessageQueue } from "$MOD";
-const q = MessageQueue.attach(${queue.id});
-try { q.receive(); } catch (e) { console.log(e.code, e.syscall); }`,
-    );
-    await new Promise((resolve) => setTimeout(resolve, 400));
-    queue.remove();
-    const result = await child;
-    assertSucceeded(result, `${runtime} receiver`);
-    assert.equal(result.stdout, "EIDRM msgrcv\n");
+    let removed = false;
+    try {
+      const child = runScript(runtime, blockingReceiver(queue.id, "{ type: 1 }"));
+      await blockedInMsgrcv(queue);
+      queue.remove();
+      removed = true;
+      const result = await child;
+      assertSucceeded(result, `${runtime} receiver`);
+      assert.equal(result.stdout, "EIDRM msgrcv\n");
+    } finally {
+      if (!removed) queue.remove();
+    }
   });
 }
