@@ -5,6 +5,7 @@
  * - {@linkcode Mutex}: robust, error-checking lock with `using` guards;
  * - {@linkcode Semaphore}: a real `sem_t` in any region (`sem_init`);
  * - {@linkcode NamedSemaphore}: a named `sem_t` (`sem_open`);
+ * - {@linkcode CountingSemaphore}: what both semaphores share;
  * - {@linkcode Flag}: a plain `int` that processes wait on (futex).
  *
  * Every blocking call has an `*Async` twin that leaves the event loop free
@@ -24,6 +25,7 @@
  *
  * @module
  */
+export { CountingSemaphore } from "./counting_semaphore.ts";
 export { Flag } from "./flag.ts";
 export { Mutex, MutexGuard } from "./mutex.ts";
 export {

@@ -16,15 +16,8 @@ import {
   validateOptions,
 } from "../ffi/_validate.ts";
 import { futexWake, WAKE_ALL } from "./_futex.ts";
-import { checkTimeoutMs, checkWaitOptions, type WaitOptions } from "./_options.ts";
-import {
-  type SemaphoreAccess,
-  semPost,
-  semTryWait,
-  semValue,
-  semWait,
-  semWaitAsync,
-} from "./_sem_ops.ts";
+import type { SemaphoreAccess } from "./_sem_ops.ts";
+import { CountingSemaphore } from "./counting_semaphore.ts";
 
 /**
  * Options for {@linkcode NamedSemaphore.create}.
@@ -75,13 +68,70 @@ const finalizer = new FinalizationRegistry<bigint>((address) => {
   libc.sem_close(backend.pointer(address));
 });
 
+// This process's handle on a named sem_t, until close().
+class OpenSemaphore implements SemaphoreAccess {
+  readonly what: string;
+  readonly path: string;
+  readonly registered: Set<() => void> = new Set();
+  #pointer: UnsafePointer | null;
+  #words: Int32Array;
+
+  constructor(name: string, address: bigint) {
+    this.what = `semaphore "${name}"`;
+    this.path = name;
+    this.#pointer = backend.pointer(address);
+    this.#words = new Int32Array(backend.arrayBuffer(address, platform.SEM_T_SIZE));
+  }
+
+  get closed(): boolean {
+    return this.#pointer === null;
+  }
+
+  use(): UnsafePointer {
+    if (this.#pointer === null) throw new ClosedError(this.what);
+    return this.#pointer;
+  }
+
+  words(): Int32Array {
+    return this.#words;
+  }
+
+  // sem_close unmaps the sem_t, so nothing may touch it afterwards: pending
+  // waits are withdrawn and the view detached first.
+  close(): void {
+    const pointer = this.#pointer;
+    if (pointer === null) return;
+    for (const withdraw of this.registered) withdraw();
+    finalizer.unregister(this);
+    this.#pointer = null;
+    const words = this.#words;
+    this.#words = new Int32Array(0);
+    (words.buffer as ArrayBuffer & { transfer(length: number): ArrayBuffer }).transfer(0);
+    // Wake this object's sleepers so that they notice the close at once.
+    futexWake(pointer, WAKE_ALL);
+    if (libc.sem_close(pointer) !== 0) {
+      throw new ErrnoError(errno(), "sem_close", `close ${this.what}`, this.path);
+    }
+  }
+}
+
+/** Checks what `create` and `openOrCreate` share; returns the mode. */
+function checkCreate(name: unknown, value: unknown, options: unknown): number {
+  validateIpcName(name, "name", PREFIX_BYTES);
+  validateInteger(value, "value", 0, platform.SEM_VALUE_MAX);
+  validateOptions(options);
+  const mode = (options as NamedSemaphoreCreateOptions | undefined)?.mode ?? DEFAULT_MODE;
+  validateMode(mode, "options.mode");
+  return mode;
+}
+
 /**
  * A named counting semaphore (`sem_open`). Any process that opens the same
  * name, in any language, shares it; the name stays until someone calls
  * `unlink()`, even after every process closed it.
  *
- * Operations are those of {@linkcode Semaphore}: `wait()`, `tryWait()`,
- * `waitAsync()`, `post()` and `value`.
+ * The operations (`wait`, `tryWait`, `waitAsync`, `post`, `value`) are those
+ * of {@linkcode CountingSemaphore}.
  *
  * @example A lock shared by name
  * ```ts
@@ -98,26 +148,18 @@ const finalizer = new FinalizationRegistry<bigint>((address) => {
  * NamedSemaphore.unlink(name);
  * ```
  */
-export class NamedSemaphore implements Disposable {
+export class NamedSemaphore extends CountingSemaphore implements Disposable {
   readonly #name: string;
   readonly #created: boolean;
-  #pointer: UnsafePointer | null;
-  #words: Int32Array;
-  readonly #access: SemaphoreAccess;
+  readonly #sem: OpenSemaphore;
 
   private constructor(name: string, address: bigint, created: boolean) {
+    const sem = new OpenSemaphore(name, address);
+    super(sem);
     this.#name = name;
     this.#created = created;
-    this.#pointer = backend.pointer(address);
-    this.#words = new Int32Array(backend.arrayBuffer(address, platform.SEM_T_SIZE));
-    this.#access = {
-      what: `semaphore "${name}"`,
-      path: name,
-      use: () => this.#use(),
-      words: () => this.#words,
-      registered: new Set(),
-    };
-    finalizer.register(this, address, this.#access);
+    this.#sem = sem;
+    finalizer.register(this, address, sem);
   }
 
   /**
@@ -143,11 +185,7 @@ export class NamedSemaphore implements Disposable {
     value: number,
     options?: NamedSemaphoreCreateOptions,
   ): NamedSemaphore {
-    validateIpcName(name, "name", PREFIX_BYTES);
-    validateInteger(value, "value", 0, platform.SEM_VALUE_MAX);
-    validateOptions(options);
-    const mode = options?.mode ?? DEFAULT_MODE;
-    validateMode(mode, "options.mode");
+    const mode = checkCreate(name, value, options);
     validateBoolean(options?.exclusive, "options.exclusive");
     if (options?.exclusive === false) return NamedSemaphore.#openOrCreate(name, value, mode);
     const { O_CREAT, O_EXCL } = platform;
@@ -207,11 +245,7 @@ export class NamedSemaphore implements Disposable {
     value: number,
     options?: NamedSemaphoreOpenOrCreateOptions,
   ): NamedSemaphore {
-    validateIpcName(name, "name", PREFIX_BYTES);
-    validateInteger(value, "value", 0, platform.SEM_VALUE_MAX);
-    validateOptions(options);
-    const mode = options?.mode ?? DEFAULT_MODE;
-    validateMode(mode, "options.mode");
+    const mode = checkCreate(name, value, options);
     return NamedSemaphore.#openOrCreate(name, value, mode);
   }
 
@@ -262,11 +296,6 @@ export class NamedSemaphore implements Disposable {
     }
   }
 
-  #use(): UnsafePointer {
-    if (this.#pointer === null) throw new ClosedError(this.#access.what);
-    return this.#pointer;
-  }
-
   /** The name it was opened by, e.g. `"/jobs"`. */
   get name(): string {
     return this.#name;
@@ -279,106 +308,7 @@ export class NamedSemaphore implements Disposable {
 
   /** True after `close()`. */
   get closed(): boolean {
-    return this.#pointer === null;
-  }
-
-  /**
-   * The current count (`sem_getvalue`); stale as soon as it returns when
-   * other processes use the semaphore.
-   *
-   * @example
-   * ```ts
-   * import { NamedSemaphore } from "../mod.ts";
-   * using sem = NamedSemaphore.create(`/doc-named-value-${Date.now()}`, 5);
-   * console.assert(sem.value === 5);
-   * sem.unlink();
-   * ```
-   */
-  get value(): number {
-    return semValue(this.#use(), this.#access);
-  }
-
-  /**
-   * Takes one unit, blocking this thread until one is free (`sem_wait`,
-   * retried on EINTR).
-   *
-   * @throws {ClosedError} After `close()`.
-   *
-   * @example
-   * ```ts
-   * import { NamedSemaphore } from "../mod.ts";
-   * using sem = NamedSemaphore.create(`/doc-named-wait-${Date.now()}`, 1);
-   * sem.wait();
-   * console.assert(sem.value === 0);
-   * sem.unlink();
-   * ```
-   */
-  wait(): void {
-    semWait(this.#use(), this.#access);
-  }
-
-  /**
-   * Takes one unit if one is free now or within `timeoutMs`; false never
-   * comes before `timeoutMs` has passed.
-   *
-   * @param timeoutMs Milliseconds to wait at most; 0 (default) does not wait.
-   * @returns Whether a unit was taken.
-   *
-   * @example
-   * ```ts
-   * import { NamedSemaphore } from "../mod.ts";
-   * using sem = NamedSemaphore.create(`/doc-named-try-${Date.now()}`, 0);
-   * console.assert(!sem.tryWait(10));
-   * sem.unlink();
-   * ```
-   */
-  tryWait(timeoutMs: number = 0): boolean {
-    checkTimeoutMs(timeoutMs);
-    return semTryWait(this.#use(), timeoutMs, this.#access);
-  }
-
-  /**
-   * Takes one unit without blocking the event loop; rejects with a
-   * `DOMException` named `"TimeoutError"` or `"AbortError"`, in which case
-   * no unit was taken.
-   *
-   * @param options `timeout` in ms (default `Infinity`) and `signal`.
-   *
-   * @example
-   * ```ts
-   * import { NamedSemaphore } from "../mod.ts";
-   * using sem = NamedSemaphore.create(`/doc-named-async-${Date.now()}`, 0);
-   * const controller = new AbortController();
-   * const waiting = sem.waitAsync({ signal: controller.signal });
-   * controller.abort();
-   * await waiting.catch((error) => console.assert(error.name === "AbortError"));
-   * sem.unlink();
-   * ```
-   */
-  waitAsync(options?: WaitOptions): Promise<void> {
-    try {
-      return semWaitAsync(this.#access, checkWaitOptions(options));
-    } catch (error) {
-      return Promise.reject(error);
-    }
-  }
-
-  /**
-   * Gives back one unit, waking one waiter in any process.
-   *
-   * @throws {ErrnoError} `EOVERFLOW` past 2147483647.
-   *
-   * @example
-   * ```ts
-   * import { NamedSemaphore } from "../mod.ts";
-   * using sem = NamedSemaphore.create(`/doc-named-post-${Date.now()}`, 0);
-   * sem.post();
-   * console.assert(sem.value === 1);
-   * sem.unlink();
-   * ```
-   */
-  post(): void {
-    semPost(this.#use(), this.#access);
+    return this.#sem.closed;
   }
 
   /**
@@ -397,19 +327,7 @@ export class NamedSemaphore implements Disposable {
    * ```
    */
   close(): void {
-    const pointer = this.#pointer;
-    if (pointer === null) return;
-    for (const withdraw of this.#access.registered) withdraw();
-    finalizer.unregister(this.#access);
-    this.#pointer = null;
-    const words = this.#words;
-    this.#words = new Int32Array(0);
-    (words.buffer as ArrayBuffer & { transfer(length: number): ArrayBuffer }).transfer(0);
-    // Wake this object's sleepers so that they notice the close at once.
-    futexWake(pointer, WAKE_ALL);
-    if (libc.sem_close(pointer) !== 0) {
-      throw new ErrnoError(errno(), "sem_close", `close ${this.#access.what}`, this.#name);
-    }
+    this.#sem.close();
   }
 
   /**

@@ -10,15 +10,56 @@ import { ClosedError, ErrnoError } from "../ffi/errors.ts";
 import type { SharedRegion } from "../ffi/region.ts";
 import { validateInteger } from "../ffi/_validate.ts";
 import { futexWake, WAKE_ALL } from "./_futex.ts";
-import { checkPlace, checkTimeoutMs, checkWaitOptions, type WaitOptions } from "./_options.ts";
-import {
-  type SemaphoreAccess,
-  semPost,
-  semTryWait,
-  semValue,
-  semWait,
-  semWaitAsync,
-} from "./_sem_ops.ts";
+import { checkPlace } from "./_options.ts";
+import type { SemaphoreAccess } from "./_sem_ops.ts";
+import { CountingSemaphore } from "./counting_semaphore.ts";
+
+// The sem_t at a place in a region, looked up again after a remap.
+class MemorySemaphore implements SemaphoreAccess {
+  readonly what: string;
+  readonly registered: Set<() => void> = new Set();
+  readonly region: SharedRegion;
+  readonly byteOffset: number;
+  #pointer: UnsafePointer;
+  #words: Int32Array;
+  #destroyed = false;
+
+  constructor(region: SharedRegion, byteOffset: number) {
+    this.region = region;
+    this.byteOffset = byteOffset;
+    this.what = `the semaphore at byte ${byteOffset}`;
+    this.#pointer = region.unsafePointer(byteOffset);
+    this.#words = region.view(Int32Array, byteOffset, platform.SEM_T_SIZE / 4);
+  }
+
+  // A closed region throws; a remapped one (resize) is looked up again,
+  // since a sem_t holds no addresses and may move.
+  use(): UnsafePointer {
+    if (this.#words.length === 0 || this.region.closed) {
+      if (this.#destroyed) throw new ClosedError(this.what);
+      if (this.region.closed) throw new ClosedError(`${this.what} (its region)`);
+      this.#pointer = this.region.unsafePointer(this.byteOffset);
+      this.#words = this.region.view(Int32Array, this.byteOffset, platform.SEM_T_SIZE / 4);
+    }
+    return this.#pointer;
+  }
+
+  words(): Int32Array {
+    return this.#words;
+  }
+
+  destroy(): void {
+    if (this.#destroyed) return;
+    const pointer = this.use();
+    for (const withdraw of this.registered) withdraw();
+    this.#destroyed = true;
+    this.#words = new Int32Array(0);
+    futexWake(pointer, WAKE_ALL);
+    if (libc.sem_destroy(pointer) !== 0) {
+      throw new ErrnoError(errno(), "sem_destroy", `destroy ${this.what}`);
+    }
+  }
+}
 
 /**
  * A counting semaphore that lives in shared memory: a real `sem_t` (32
@@ -27,13 +68,9 @@ import {
  * included, uses the same semaphore through `sem_wait`/`sem_post`.
  *
  * One process creates it with {@linkcode Semaphore.init}; the others call
- * {@linkcode Semaphore.attach} on the same offset.
- *
- * Blocking calls (`wait`, `tryWait` with a timeout) run libc's own
- * `sem_wait`/`sem_timedwait` on the calling thread. `waitAsync` never blocks
- * the event loop: it takes units with `sem_trywait` on the JS thread and
- * sleeps on another thread as a registered waiter, so a `sem_post` from any
- * process wakes it at once.
+ * {@linkcode Semaphore.attach} on the same offset. The operations (`wait`,
+ * `tryWait`, `waitAsync`, `post`, `value`) are those of
+ * {@linkcode CountingSemaphore}.
  *
  * @example A semaphore used as a lock between processes
  * ```ts
@@ -51,31 +88,17 @@ import {
  * shm.unlink();
  * ```
  */
-export class Semaphore {
+export class Semaphore extends CountingSemaphore {
   /** Bytes a semaphore occupies: `sizeof(sem_t)`. */
   static readonly byteLength: number = platform.SEM_T_SIZE;
   /** The alignment `byteOffset` needs: `alignof(sem_t)`. */
   static readonly alignment: number = platform.SEM_T_ALIGN;
 
-  readonly #region: SharedRegion;
-  readonly #byteOffset: number;
-  #pointer: UnsafePointer;
-  #words: Int32Array;
-  #destroyed = false;
-  readonly #access: SemaphoreAccess;
+  readonly #sem: MemorySemaphore;
 
-  private constructor(region: SharedRegion, byteOffset: number) {
-    this.#region = region;
-    this.#byteOffset = byteOffset;
-    this.#pointer = region.unsafePointer(byteOffset);
-    this.#words = region.view(Int32Array, byteOffset, platform.SEM_T_SIZE / 4);
-    const what = `the semaphore at byte ${byteOffset}`;
-    this.#access = {
-      what,
-      use: () => this.#use(),
-      words: () => this.#words,
-      registered: new Set(),
-    };
+  private constructor(sem: MemorySemaphore) {
+    super(sem);
+    this.#sem = sem;
   }
 
   /**
@@ -102,11 +125,11 @@ export class Semaphore {
   static init(region: SharedRegion, byteOffset: number, value: number = 0): Semaphore {
     checkPlace(region, byteOffset, platform.SEM_T_SIZE, platform.SEM_T_ALIGN, "semaphore");
     validateInteger(value, "value", 0, platform.SEM_VALUE_MAX);
-    const semaphore = new Semaphore(region, byteOffset);
-    if (libc.sem_init(semaphore.#pointer, 1, value) !== 0) {
-      throw new ErrnoError(errno(), "sem_init", `initialize ${semaphore.#access.what}`);
+    const sem = new MemorySemaphore(region, byteOffset);
+    if (libc.sem_init(sem.use(), 1, value) !== 0) {
+      throw new ErrnoError(errno(), "sem_init", `initialize ${sem.what}`);
     }
-    return semaphore;
+    return new Semaphore(sem);
   }
 
   /**
@@ -134,149 +157,37 @@ export class Semaphore {
    */
   static attach(region: SharedRegion, byteOffset: number): Semaphore {
     checkPlace(region, byteOffset, platform.SEM_T_SIZE, platform.SEM_T_ALIGN, "semaphore");
-    return new Semaphore(region, byteOffset);
+    return new Semaphore(new MemorySemaphore(region, byteOffset));
   }
 
-  // The live sem_t *. A closed region throws; a remapped one (resize) is
-  // looked up again, since sem_t holds no addresses and may move.
-  #use(): UnsafePointer {
-    if (this.#words.length === 0 || this.#region.closed) this.#reattach();
-    return this.#pointer;
-  }
-
-  #reattach(): void {
-    if (this.#destroyed) throw new ClosedError(this.#access.what);
-    if (this.#region.closed) throw new ClosedError(`${this.#access.what} (its region)`);
-    this.#pointer = this.#region.unsafePointer(this.#byteOffset);
-    this.#words = this.#region.view(Int32Array, this.#byteOffset, platform.SEM_T_SIZE / 4);
-  }
-
-  /** The region this semaphore lives in. */
+  /**
+   * The region this semaphore lives in.
+   *
+   * @example
+   * ```ts
+   * import { Semaphore, SharedMemory } from "../mod.ts";
+   * using shm = SharedMemory.create(`/doc-sem-region-${Date.now()}`, 4096);
+   * console.assert(Semaphore.init(shm, 32).region === shm);
+   * shm.unlink();
+   * ```
+   */
   get region(): SharedRegion {
-    return this.#region;
+    return this.#sem.region;
   }
 
-  /** Where in the region it lives. */
+  /**
+   * Where in the region it lives.
+   *
+   * @example
+   * ```ts
+   * import { Semaphore, SharedMemory } from "../mod.ts";
+   * using shm = SharedMemory.create(`/doc-sem-offset-${Date.now()}`, 4096);
+   * console.assert(Semaphore.init(shm, 32).byteOffset === 32);
+   * shm.unlink();
+   * ```
+   */
   get byteOffset(): number {
-    return this.#byteOffset;
-  }
-
-  /**
-   * The current count (`sem_getvalue`). Already stale when it returns if
-   * other processes use the semaphore; for display and tests.
-   *
-   * @example
-   * ```ts
-   * import { Semaphore, SharedMemory } from "../mod.ts";
-   * using shm = SharedMemory.create(`/doc-sem-value-${Date.now()}`, 4096);
-   * const sem = Semaphore.init(shm, 0, 2);
-   * sem.post();
-   * console.assert(sem.value === 3);
-   * shm.unlink();
-   * ```
-   */
-  get value(): number {
-    return semValue(this.#use(), this.#access);
-  }
-
-  /**
-   * Takes one unit, blocking this thread until one is available
-   * (`sem_wait`, retried when a signal interrupts it). Prefer `waitAsync` on
-   * a thread that serves other events.
-   *
-   * @throws {ClosedError} If the semaphore was destroyed or its region closed.
-   *
-   * @example
-   * ```ts
-   * import { Semaphore, SharedMemory } from "../mod.ts";
-   * using shm = SharedMemory.create(`/doc-sem-wait-${Date.now()}`, 4096);
-   * const sem = Semaphore.init(shm, 0, 1);
-   * sem.wait();
-   * console.assert(sem.value === 0);
-   * shm.unlink();
-   * ```
-   */
-  wait(): void {
-    semWait(this.#use(), this.#access);
-  }
-
-  /**
-   * Takes one unit if one is free now, or within `timeoutMs` (blocking this
-   * thread meanwhile, `sem_timedwait`). Returns false when none came; a
-   * false never comes before `timeoutMs` has passed on the monotonic clock.
-   *
-   * @param timeoutMs Milliseconds to wait at most; 0 (default) does not wait,
-   *   `Infinity` waits like `wait()`.
-   * @returns Whether a unit was taken.
-   * @throws {TypeError|RangeError} On a bad timeout.
-   *
-   * @example
-   * ```ts
-   * import { Semaphore, SharedMemory } from "../mod.ts";
-   * using shm = SharedMemory.create(`/doc-sem-try-${Date.now()}`, 4096);
-   * const sem = Semaphore.init(shm, 0, 0);
-   * console.assert(sem.tryWait() === false);
-   * console.assert(sem.tryWait(20) === false); // after 20 ms at least
-   * sem.post();
-   * console.assert(sem.tryWait() === true);
-   * shm.unlink();
-   * ```
-   */
-  tryWait(timeoutMs: number = 0): boolean {
-    checkTimeoutMs(timeoutMs);
-    return semTryWait(this.#use(), timeoutMs, this.#access);
-  }
-
-  /**
-   * Takes one unit without blocking the event loop. Rejects with a
-   * `DOMException` named `"TimeoutError"` once `timeout` ms have passed, or
-   * `"AbortError"` when `signal` aborts; neither ever takes a unit, so a
-   * post that races with them stays for the next waiter.
-   *
-   * @param options `timeout` in ms (default `Infinity`) and `signal`.
-   * @returns Resolves when this caller holds a unit.
-   * @throws {TypeError|RangeError} On bad options (as a rejection).
-   *
-   * @example Waiting for work with a deadline
-   * ```ts
-   * import { Semaphore, SharedMemory } from "../mod.ts";
-   * using shm = SharedMemory.create(`/doc-sem-async-${Date.now()}`, 4096);
-   * const items = Semaphore.init(shm, 0, 0);
-   * setTimeout(() => items.post(), 10); // normally another process
-   * await items.waitAsync({ timeout: 5000 });
-   * try {
-   *   await items.waitAsync({ timeout: 10 });
-   * } catch (error) {
-   *   console.assert((error as DOMException).name === "TimeoutError");
-   * }
-   * shm.unlink();
-   * ```
-   */
-  waitAsync(options?: WaitOptions): Promise<void> {
-    try {
-      return semWaitAsync(this.#access, checkWaitOptions(options));
-    } catch (error) {
-      return Promise.reject(error);
-    }
-  }
-
-  /**
-   * Gives back one unit (`sem_post`), waking one waiter in any process.
-   *
-   * @throws {ErrnoError} `EOVERFLOW` past 2147483647.
-   *
-   * @example
-   * ```ts
-   * import { Semaphore, SharedMemory } from "../mod.ts";
-   * using shm = SharedMemory.create(`/doc-sem-post-${Date.now()}`, 4096);
-   * const sem = Semaphore.init(shm, 0);
-   * sem.post();
-   * console.assert(sem.value === 1);
-   * shm.unlink();
-   * ```
-   */
-  post(): void {
-    semPost(this.#use(), this.#access);
+    return this.#sem.byteOffset;
   }
 
   /**
@@ -284,6 +195,8 @@ export class Semaphore {
    * and so are the others that share it: call it once, when no process uses
    * the semaphore any more. Calling it again does nothing. Pending async
    * waits of this object reject with `ClosedError`.
+   *
+   * @throws {ClosedError} If the region was closed first.
    *
    * @example
    * ```ts
@@ -300,14 +213,6 @@ export class Semaphore {
    * ```
    */
   destroy(): void {
-    if (this.#destroyed) return;
-    const pointer = this.#use();
-    for (const withdraw of this.#access.registered) withdraw();
-    this.#destroyed = true;
-    this.#words = new Int32Array(0);
-    futexWake(pointer, WAKE_ALL);
-    if (libc.sem_destroy(pointer) !== 0) {
-      throw new ErrnoError(errno(), "sem_destroy", `destroy ${this.#access.what}`);
-    }
+    this.#sem.destroy();
   }
 }
