@@ -24,22 +24,14 @@ import { backend, errno, libc, libcAsync, platform } from "../ffi/_libc.ts";
 import { futexWake, WAKE_ALL } from "./_futex.ts";
 import { writeTimespec } from "./_time.ts";
 import {
-  ARMED,
-  CANCELLED,
   CONTROL,
-  FREE,
   MAX_SLOTS,
-  SLOT_ADDRESS_HIGH,
-  SLOT_ADDRESS_LOW,
-  SLOT_DEADLINE_NANOS,
-  SLOT_DEADLINE_SECONDS,
-  SLOT_EXPECTED,
-  SLOT_GENERATION,
-  SLOT_HAS_DEADLINE,
-  SLOT_STATE,
+  Slot,
   slotIndex,
+  State,
   TABLE_BYTES,
   type WorkerStart,
+  writeDeadline,
 } from "./_waiter_table.ts";
 
 /** A futex wait in flight on another thread. */
@@ -247,23 +239,16 @@ class Waiters {
   #arm(slot: number, request: Request): void {
     const t = this.#table;
     const base = slotIndex(slot);
-    const generation = (Atomics.load(t, base + SLOT_GENERATION) + 1) | 0;
+    const generation = (Atomics.load(t, base + Slot.GENERATION) + 1) | 0;
     request.slot = slot;
     request.generation = generation;
     this.#bySlot[slot] = request;
-    Atomics.store(t, base + SLOT_GENERATION, generation);
-    Atomics.store(t, base + SLOT_EXPECTED, request.expected);
-    Atomics.store(t, base + SLOT_ADDRESS_LOW, Number(request.address & 0xffff_ffffn) | 0);
-    Atomics.store(t, base + SLOT_ADDRESS_HIGH, Number(request.address >> 32n) | 0);
-    const seconds = Math.floor(request.deadlineMs / 1000);
-    Atomics.store(t, base + SLOT_HAS_DEADLINE, 1);
-    Atomics.store(t, base + SLOT_DEADLINE_SECONDS, seconds);
-    Atomics.store(
-      t,
-      base + SLOT_DEADLINE_NANOS,
-      Math.min(999_999_999, Math.ceil((request.deadlineMs - seconds * 1000) * 1e6)),
-    );
-    Atomics.store(t, base + SLOT_STATE, ARMED);
+    Atomics.store(t, base + Slot.GENERATION, generation);
+    Atomics.store(t, base + Slot.EXPECTED, request.expected);
+    Atomics.store(t, base + Slot.ADDRESS_LOW, Number(request.address & 0xffff_ffffn) | 0);
+    Atomics.store(t, base + Slot.ADDRESS_HIGH, Number(request.address >> 32n) | 0);
+    writeDeadline(t, base, request.deadlineMs);
+    Atomics.store(t, base + Slot.STATE, State.ARMED);
     this.#kick(slot);
   }
 
@@ -280,7 +265,7 @@ class Waiters {
   }
 
   #slotWord(slot: number): UnsafePointer {
-    return backend.pointer(this.#tableAddress + BigInt(slotIndex(slot) * 4 + SLOT_STATE * 4))!;
+    return backend.pointer(this.#tableAddress + BigInt(slotIndex(slot) * 4 + Slot.STATE * 4))!;
   }
 
   #cancel(request: Request, word: UnsafePointer): boolean {
@@ -294,9 +279,11 @@ class Waiters {
       this.#settle(request);
       return true;
     }
-    const state = slotIndex(request.slot) + SLOT_STATE;
+    const state = slotIndex(request.slot) + Slot.STATE;
     // Already DONE: its report is on the way, `done` settles with it.
-    if (Atomics.compareExchange(this.#table, state, ARMED, CANCELLED) !== ARMED) return true;
+    if (Atomics.compareExchange(this.#table, state, State.ARMED, State.CANCELLED) !== State.ARMED) {
+      return true;
+    }
     if (this.#multiplexed) {
       this.#kick(request.slot);
     } else {
@@ -320,7 +307,7 @@ class Waiters {
     const request = this.#bySlot[slot];
     if (request === undefined || request.generation !== generation) return;
     this.#bySlot[slot] = undefined;
-    Atomics.store(this.#table, slotIndex(slot) + SLOT_STATE, FREE);
+    Atomics.store(this.#table, slotIndex(slot) + Slot.STATE, State.FREE);
     const next = this.#queue.shift();
     if (next !== undefined) this.#arm(slot, next);
     else this.#free.push(slot);

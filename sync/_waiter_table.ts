@@ -1,8 +1,8 @@
 /**
  * The page a Bun JS thread shares with the worker that sleeps for it (see
  * `_offthread.ts`). Everything is 32-bit words read and written with
- * `Atomics`; the JS thread writes a slot's fields, then stores ARMED; the
- * worker answers by storing DONE and posting `[slot, generation, ...]`.
+ * `Atomics`; the JS thread writes a slot's fields, then stores `ARMED`; the
+ * worker answers by storing `DONE` and posting `[slot, generation, ...]`.
  *
  * @module
  */
@@ -10,21 +10,19 @@
 /** Word 0: bumped by the JS thread whenever a slot is armed or cancelled. */
 export const CONTROL = 0;
 
-/** Slot states. */
-export const FREE = 0;
-export const ARMED = 1;
-export const CANCELLED = 2;
-export const DONE = 3;
+/** The states of a slot (its `Slot.STATE` word). */
+export const State = { FREE: 0, ARMED: 1, CANCELLED: 2, DONE: 3 } as const;
 
 /** Word offsets inside a slot. */
-export const SLOT_STATE = 0;
-export const SLOT_GENERATION = 1;
-export const SLOT_EXPECTED = 2;
-export const SLOT_ADDRESS_LOW = 3;
-export const SLOT_ADDRESS_HIGH = 4;
-export const SLOT_HAS_DEADLINE = 5;
-export const SLOT_DEADLINE_SECONDS = 6;
-export const SLOT_DEADLINE_NANOS = 7;
+export const Slot = {
+  STATE: 0,
+  GENERATION: 1,
+  EXPECTED: 2,
+  ADDRESS_LOW: 3,
+  ADDRESS_HIGH: 4,
+  DEADLINE_SECONDS: 5,
+  DEADLINE_NANOS: 6,
+} as const;
 
 const HEADER_BYTES = 64;
 const SLOT_BYTES = 32;
@@ -41,6 +39,30 @@ export const TABLE_BYTES = 16384;
 /** Index (in 32-bit words) of a slot's first word. */
 export function slotIndex(slot: number): number {
   return (HEADER_BYTES + slot * SLOT_BYTES) / 4;
+}
+
+/**
+ * Stores a slot's monotonic deadline (finite ms) as whole seconds and
+ * nanoseconds, rounded up so that the worker never wakes before it.
+ */
+export function writeDeadline(table: Int32Array, base: number, ms: number): void {
+  const seconds = Math.floor(ms / 1000);
+  const nanos = Math.min(999_999_999, Math.ceil((ms - seconds * 1000) * 1e6));
+  Atomics.store(table, base + Slot.DEADLINE_SECONDS, seconds);
+  Atomics.store(table, base + Slot.DEADLINE_NANOS, nanos);
+}
+
+/** A slot's deadline as `writeDeadline` stored it, in ms. */
+export function readDeadline(table: Int32Array, base: number): number {
+  return Atomics.load(table, base + Slot.DEADLINE_SECONDS) * 1000 +
+    Atomics.load(table, base + Slot.DEADLINE_NANOS) / 1e6;
+}
+
+/** The address a slot waits on. */
+export function readAddress(table: Int32Array, base: number): bigint {
+  const low = Atomics.load(table, base + Slot.ADDRESS_LOW) >>> 0;
+  const high = Atomics.load(table, base + Slot.ADDRESS_HIGH) >>> 0;
+  return (BigInt(high) << 32n) | BigInt(low);
 }
 
 /** The message that starts a worker. */

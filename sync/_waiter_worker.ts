@@ -8,22 +8,15 @@
  * @module
  */
 import { backend, errno, libc, platform } from "../ffi/_libc.ts";
-import { monotonicMs } from "./_time.ts";
+import { monotonicMs, writeTimespec } from "./_time.ts";
 import {
-  ARMED,
-  CANCELLED,
   CONTROL,
-  DONE,
   MAX_SLOTS,
-  SLOT_ADDRESS_HIGH,
-  SLOT_ADDRESS_LOW,
-  SLOT_DEADLINE_NANOS,
-  SLOT_DEADLINE_SECONDS,
-  SLOT_EXPECTED,
-  SLOT_GENERATION,
-  SLOT_HAS_DEADLINE,
-  SLOT_STATE,
+  readAddress,
+  readDeadline,
+  Slot,
   slotIndex,
+  State,
   TABLE_BYTES,
   WAITV_OFFSET,
   type WorkerStart,
@@ -59,17 +52,11 @@ scope.onmessage = (event) => {
 // await), so the JS thread sends the start message only after this one.
 scope.postMessage("ready");
 
-function deadlineOf(words: Int32Array, base: number): number {
-  if (Atomics.load(words, base + SLOT_HAS_DEADLINE) === 0) return Infinity;
-  return Atomics.load(words, base + SLOT_DEADLINE_SECONDS) * 1000 +
-    Atomics.load(words, base + SLOT_DEADLINE_NANOS) / 1e6;
-}
-
 /** Marks a slot DONE (from `from`) and queues its report. */
 function finish(words: Int32Array, slot: number, from: number, out: number[]): void {
   const base = slotIndex(slot);
-  if (Atomics.compareExchange(words, base + SLOT_STATE, from, DONE) === from) {
-    out.push(slot, Atomics.load(words, base + SLOT_GENERATION));
+  if (Atomics.compareExchange(words, base + Slot.STATE, from, State.DONE) === from) {
+    out.push(slot, Atomics.load(words, base + Slot.GENERATION));
   }
 }
 
@@ -89,12 +76,12 @@ function multiplex(tableAddress: bigint, words: Int32Array): void {
   const served: number[] = [];
   const out: number[] = [];
 
-  const entry = (i: number, low: number, high: number, expected: number) => {
+  const entry = (i: number, address: bigint, expected: number) => {
     const at = i * stride;
     waitv[at] = expected >>> 0;
     waitv[at + 1] = 0;
-    waitv[at + 2] = low >>> 0;
-    waitv[at + 3] = high >>> 0;
+    waitv[at + 2] = Number(address & 0xffff_ffffn);
+    waitv[at + 3] = Number(address >> 32n);
     waitv[at + 4] = FUTEX2_SIZE_U32;
     waitv[at + 5] = 0;
   };
@@ -109,36 +96,25 @@ function multiplex(tableAddress: bigint, words: Int32Array): void {
     const now = monotonicMs();
     let earliest = Infinity;
     served.length = 0;
-    entry(0, Number(tableAddress & 0xffff_ffffn), Number(tableAddress >> 32n), control);
+    entry(0, tableAddress, control);
     for (let slot = 0; slot < MAX_SLOTS; slot++) {
       const base = slotIndex(slot);
-      const state = Atomics.load(words, base + SLOT_STATE);
-      if (state === CANCELLED) {
-        finish(words, slot, CANCELLED, out);
-      } else if (state === ARMED) {
-        const deadline = deadlineOf(words, base);
+      const state = Atomics.load(words, base + Slot.STATE);
+      if (state === State.CANCELLED) {
+        finish(words, slot, State.CANCELLED, out);
+      } else if (state === State.ARMED) {
+        const deadline = readDeadline(words, base);
         if (deadline <= now) {
-          finish(words, slot, ARMED, out);
+          finish(words, slot, State.ARMED, out);
           continue;
         }
         earliest = Math.min(earliest, deadline);
         served.push(slot);
-        entry(
-          served.length,
-          Atomics.load(words, base + SLOT_ADDRESS_LOW),
-          Atomics.load(words, base + SLOT_ADDRESS_HIGH),
-          Atomics.load(words, base + SLOT_EXPECTED),
-        );
+        entry(served.length, readAddress(words, base), Atomics.load(words, base + Slot.EXPECTED));
       }
     }
     if (out.length > 0) return; // deliver these first
-    const seconds = Math.floor(earliest / 1000);
-    if (earliest !== Infinity) {
-      timeout[0] = seconds;
-      timeout[1] = 0;
-      timeout[2] = Math.min(999_999_999, Math.ceil((earliest - seconds * 1000) * 1e6));
-      timeout[3] = 0;
-    }
+    if (earliest !== Infinity) writeTimespec(timeout, earliest);
     const result = Number(libc.syscall(
       SYS_futex_waitv,
       waitvPointer,
@@ -149,7 +125,7 @@ function multiplex(tableAddress: bigint, words: Int32Array): void {
       0,
     ));
     if (result > 0) {
-      finish(words, served[result - 1], ARMED, out);
+      finish(words, served[result - 1], State.ARMED, out);
       return;
     }
     if (result === 0) return; // the control word: re-read the table
@@ -158,7 +134,7 @@ function multiplex(tableAddress: bigint, words: Int32Array): void {
     if (code === EAGAIN && Atomics.load(words, CONTROL) !== control) return;
     // A word no longer held its expected value (EAGAIN), or one is not
     // mapped any more (EFAULT): the JS thread re-checks each of them.
-    for (const slot of served) finish(words, slot, ARMED, out);
+    for (const slot of served) finish(words, slot, State.ARMED, out);
   };
   turn();
 }
@@ -166,7 +142,7 @@ function multiplex(tableAddress: bigint, words: Int32Array): void {
 /** Without futex_waitv: this worker serves one slot. */
 function serveOne(tableAddress: bigint, words: Int32Array, slot: number): void {
   const base = slotIndex(slot);
-  const stateWord = backend.pointer(tableAddress + BigInt((base + SLOT_STATE) * 4));
+  const stateWord = backend.pointer(tableAddress + BigInt((base + Slot.STATE) * 4));
   const timeout = new Uint32Array(4);
   const bit = 2 ** (slot % 32);
   const out: number[] = [];
@@ -176,44 +152,34 @@ function serveOne(tableAddress: bigint, words: Int32Array, slot: number): void {
     setImmediate(turn);
   };
   const round = () => {
-    const state = Atomics.load(words, base + SLOT_STATE);
-    if (state === CANCELLED) {
-      finish(words, slot, CANCELLED, out);
+    const state = Atomics.load(words, base + Slot.STATE);
+    if (state === State.CANCELLED) {
+      finish(words, slot, State.CANCELLED, out);
       return;
     }
-    if (state !== ARMED) {
+    if (state !== State.ARMED) {
       // Idle: sleep until the JS thread arms the slot.
       libc.syscall(SYS_futex, stateWord, FUTEX_WAIT_BITSET, state, null, null, 0xffffffff);
       return;
     }
-    const deadline = deadlineOf(words, base);
+    const deadline = readDeadline(words, base);
     if (deadline <= monotonicMs()) {
-      finish(words, slot, ARMED, out);
+      finish(words, slot, State.ARMED, out);
       return;
     }
-    const seconds = Math.floor(deadline / 1000);
-    timeout[0] = seconds;
-    timeout[1] = 0;
-    timeout[2] = Math.min(999_999_999, Math.ceil((deadline - seconds * 1000) * 1e6));
-    timeout[3] = 0;
-    const low = Atomics.load(words, base + SLOT_ADDRESS_LOW) >>> 0;
-    const high = Atomics.load(words, base + SLOT_ADDRESS_HIGH) >>> 0;
-    const word = backend.pointer((BigInt(high) << 32n) | BigInt(low));
+    writeTimespec(timeout, deadline);
     libc.syscall(
       SYS_futex,
-      word,
+      backend.pointer(readAddress(words, base)),
       FUTEX_WAIT_BITSET,
-      Atomics.load(words, base + SLOT_EXPECTED),
+      Atomics.load(words, base + Slot.EXPECTED),
       timeout,
       null,
       bit,
     );
     // Woken, changed, timed out or cancelled: the JS thread re-checks.
-    if (Atomics.load(words, base + SLOT_STATE) === CANCELLED) {
-      finish(words, slot, CANCELLED, out);
-    } else {
-      finish(words, slot, ARMED, out);
-    }
+    const cancelled = Atomics.load(words, base + Slot.STATE) === State.CANCELLED;
+    finish(words, slot, cancelled ? State.CANCELLED : State.ARMED, out);
   };
   turn();
 }
