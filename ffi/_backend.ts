@@ -7,14 +7,12 @@
  */
 import type { CType, LIBC_SYMBOLS, SymbolSpec } from "./_symbols.ts";
 
-declare const unsafePointerBrand: unique symbol;
-
 /**
  * An address that libc understands, in the representation the current
  * runtime's FFI wants (an opaque object under Deno, a number under Bun).
  * Only `Backend.pointer` makes one; nothing outside `ffi/` looks inside.
  */
-export type UnsafePointer = { readonly [unsafePointerBrand]: true };
+export type UnsafePointer = { readonly __brand: "shmkit.UnsafePointer" };
 
 type Arg<T extends CType> = T extends "i32" | "u32" ? number
   : T extends "i64" | "u64" | "usize" | "isize" ? number | bigint

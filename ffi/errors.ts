@@ -34,6 +34,9 @@ export class ErrnoError extends Error {
   readonly path?: string;
 
   /**
+   * Builds the error; call `errno()` as the first argument, right after the
+   * failing call, so that nothing can change errno in between.
+   *
    * @param errno The errno value.
    * @param syscall The C function that failed.
    * @param action What we were doing, worded to follow "Cannot".
@@ -69,7 +72,11 @@ export class ErrnoError extends Error {
  * ```
  */
 export class ClosedError extends Error {
-  /** @param what Names the object, e.g. `shared memory "/jobs"`. */
+  /**
+   * Builds the error.
+   *
+   * @param what Names the object, e.g. `shared memory "/jobs"`.
+   */
   constructor(what: string) {
     super(`Cannot use ${what}: it is closed`);
     this.name = "ClosedError";

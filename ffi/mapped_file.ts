@@ -6,7 +6,7 @@
 import { backend, errno, libc, platform } from "./_libc.ts";
 import { ErrnoError } from "./errors.ts";
 import { Mapping } from "./_mapping.ts";
-import { MappedRegion } from "./_mapped_region.ts";
+import { currentMapping, MappedRegion, retireMapping } from "./mapped_region.ts";
 import { closeDescriptor, fstat, ftruncate, mapDescriptor, unmap } from "./_fd.ts";
 import {
   cString,
@@ -241,7 +241,7 @@ export class MappedFile extends MappedRegion {
   flush(options?: FlushOptions): void {
     validateOptions(options);
     validateBoolean(options?.async, "options.async");
-    const mapping = this.mapping;
+    const mapping = currentMapping(this);
     const flags = options?.async ? platform.MS_ASYNC : platform.MS_SYNC;
     const start = backend.pointer(mapping.address);
     if (libc.msync(start, BigInt(this.#size), flags) !== 0) {
@@ -265,7 +265,7 @@ export class MappedFile extends MappedRegion {
    * ```
    */
   close(): void {
-    const mapping = this.retireMapping();
+    const mapping = retireMapping(this);
     if (mapping === null) return;
     unmap(mapping.address, mapping.byteLength, `unmap "${this.#path}"`, this.#path);
   }

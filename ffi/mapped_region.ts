@@ -1,7 +1,5 @@
 /**
- * What SharedMemory, SysVSharedMemory and MappedFile have in common: one
- * current Mapping, the SharedRegion accessors over it, and `using` support.
- * Each subclass says how to open, resize and release its kind of memory.
+ * The base of SharedMemory, SysVSharedMemory and MappedFile.
  *
  * @module
  */
@@ -10,45 +8,93 @@ import { ClosedError } from "./errors.ts";
 import type { Mapping, TypedArrayConstructor } from "./_mapping.ts";
 import type { SharedRegion } from "./region.ts";
 
+// The subclasses reach the mapping through these functions rather than
+// protected members, so the internal Mapping type stays out of the public API.
+let friend: {
+  current(region: MappedRegion): Mapping;
+  replace(region: MappedRegion, next: Mapping): Mapping;
+  retire(region: MappedRegion): Mapping | null;
+};
+
+/** The region's current mapping; throws ClosedError once it is released. */
+export function currentMapping(region: MappedRegion): Mapping {
+  return friend.current(region);
+}
+
+/** Installs a new mapping (after a resize), detaching the old one's views; returns the old. */
+export function replaceMapping(region: MappedRegion, next: Mapping): Mapping {
+  return friend.replace(region, next);
+}
+
+/**
+ * Detaches every view and forgets the mapping, returning it so that the
+ * subclass can unmap it; null if that already happened.
+ */
+export function retireMapping(region: MappedRegion): Mapping | null {
+  return friend.retire(region);
+}
+
+/**
+ * What SharedMemory, SysVSharedMemory and MappedFile have in common: one
+ * current mapping, the {@linkcode SharedRegion} accessors over it, and
+ * `using` support. Each subclass says how it maps, remaps and releases its
+ * kind of memory; users do not extend it.
+ *
+ * @example Any region, whatever its kind
+ * ```ts
+ * import { MappedRegion, SharedMemory } from "./mod.ts";
+ * using shm = SharedMemory.create(`/doc-mapped-region-${Date.now()}`, 4096);
+ * console.assert(shm instanceof MappedRegion);
+ * shm.unlink();
+ * ```
+ */
 export abstract class MappedRegion implements SharedRegion, Disposable {
   #mapping: Mapping | null;
   readonly #what: string;
 
   /**
-   * @param mapping The memory, already mapped.
+   * Made only by the subclasses in this folder, from memory they mapped.
+   *
+   * @param mapping The memory, already mapped (an internal Mapping).
    * @param what Names the object in errors, e.g. `shared memory "/jobs"`.
    */
-  protected constructor(mapping: Mapping, what: string) {
-    this.#mapping = mapping;
+  protected constructor(mapping: object, what: string) {
+    this.#mapping = mapping as Mapping;
     this.#what = what;
   }
 
-  /** The current mapping; throws ClosedError once released. */
-  protected get mapping(): Mapping {
-    if (this.#mapping === null) throw new ClosedError(this.#what);
-    return this.#mapping;
-  }
-
-  /** Installs a new mapping (after a resize) and detaches the old one's views. */
-  protected replaceMapping(next: Mapping): Mapping {
-    const old = this.mapping;
-    old.retire();
-    this.#mapping = next;
-    return old;
+  static {
+    friend = {
+      current(region) {
+        if (region.#mapping === null) throw new ClosedError(region.#what);
+        return region.#mapping;
+      },
+      replace(region, next) {
+        const old = friend.current(region);
+        old.retire();
+        region.#mapping = next;
+        return old;
+      },
+      retire(region) {
+        const mapping = region.#mapping;
+        if (mapping === null || !mapping.retire()) return null;
+        region.#mapping = null;
+        return mapping;
+      },
+    };
   }
 
   /**
-   * Detaches every view and forgets the mapping, returning it so that the
-   * subclass can unmap it; null if that already happened.
+   * Bytes reachable through views; still readable after close.
+   *
+   * @example
+   * ```ts
+   * import { SharedMemory } from "./mod.ts";
+   * using shm = SharedMemory.create(`/doc-region-size-${Date.now()}`, 4096);
+   * console.assert(shm.size === 4096);
+   * shm.unlink();
+   * ```
    */
-  protected retireMapping(): Mapping | null {
-    const mapping = this.#mapping;
-    if (mapping === null || !mapping.retire()) return null;
-    this.#mapping = null;
-    return mapping;
-  }
-
-  /** Bytes reachable through views; still readable after close. */
   abstract get size(): number;
 
   /**
@@ -81,7 +127,7 @@ export abstract class MappedRegion implements SharedRegion, Disposable {
    * ```
    */
   get buffer(): ArrayBuffer {
-    return this.mapping.buffer;
+    return friend.current(this).buffer;
   }
 
   /**
@@ -109,7 +155,7 @@ export abstract class MappedRegion implements SharedRegion, Disposable {
     byteOffset?: number,
     length?: number,
   ): InstanceType<C> {
-    return this.mapping.view(type, byteOffset, length);
+    return friend.current(this).view(type, byteOffset, length);
   }
 
   /**
@@ -125,13 +171,35 @@ export abstract class MappedRegion implements SharedRegion, Disposable {
    * ```
    */
   unsafePointer(byteOffset = 0): UnsafePointer {
-    return this.mapping.pointer(byteOffset);
+    return friend.current(this).pointer(byteOffset);
   }
 
-  /** Releases the memory; idempotent. */
+  /**
+   * Releases the memory; calling it again does nothing.
+   *
+   * @example
+   * ```ts
+   * import { SharedMemory } from "./mod.ts";
+   * const shm = SharedMemory.create(`/doc-region-close-${Date.now()}`, 4096);
+   * shm.close();
+   * shm.close();
+   * SharedMemory.unlink(shm.name);
+   * ```
+   */
   abstract close(): void;
 
-  /** Same as `close()`, for `using`. */
+  /**
+   * Same as `close()`, for `using`.
+   *
+   * @example
+   * ```ts
+   * import { SharedMemory } from "./mod.ts";
+   * {
+   *   using shm = SharedMemory.create(`/doc-region-using-${Date.now()}`, 4096);
+   *   shm.unlink();
+   * } // closed here
+   * ```
+   */
   [Symbol.dispose](): void {
     this.close();
   }

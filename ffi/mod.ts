@@ -7,6 +7,7 @@
  */
 export { ClosedError, ErrnoError, errnoName } from "./errors.ts";
 export type { SharedRegion, TypedArrayConstructor, UnsafePointer } from "./region.ts";
+export { MappedRegion } from "./mapped_region.ts";
 export {
   SharedMemory,
   type SharedMemoryCreateOptions,

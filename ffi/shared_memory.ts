@@ -6,7 +6,7 @@
 import { backend, errno, libc, platform } from "./_libc.ts";
 import { ErrnoError } from "./errors.ts";
 import { Mapping } from "./_mapping.ts";
-import { MappedRegion } from "./_mapped_region.ts";
+import { currentMapping, MappedRegion, replaceMapping, retireMapping } from "./mapped_region.ts";
 import { closeDescriptor, fstat, ftruncate, mapDescriptor, unmap } from "./_fd.ts";
 import {
   cString,
@@ -322,9 +322,9 @@ export class SharedMemory extends MappedRegion {
    */
   resize(size: number): void {
     validateSize(size, "size");
-    const old = this.mapping; // ClosedError before any system call
+    const old = currentMapping(this); // ClosedError before any system call
     ftruncate(this.#fd, size, `resize shared memory "${this.#name}" to ${size} bytes`, this.#name);
-    this.replaceMapping(mapObject(this.#name, this.#fd, size, this.#readOnly));
+    replaceMapping(this, mapObject(this.#name, this.#fd, size, this.#readOnly));
     this.#size = size;
     unmap(old.address, old.byteLength, `unmap shared memory "${this.#name}"`, this.#name);
   }
@@ -345,7 +345,7 @@ export class SharedMemory extends MappedRegion {
    * ```
    */
   close(): void {
-    const mapping = this.retireMapping();
+    const mapping = retireMapping(this);
     if (mapping === null) return;
     const what = `close shared memory "${this.#name}"`;
     try {

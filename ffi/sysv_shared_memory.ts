@@ -6,7 +6,7 @@
 import { backend, errno, libc, platform } from "./_libc.ts";
 import { ErrnoError } from "./errors.ts";
 import { Mapping } from "./_mapping.ts";
-import { MappedRegion } from "./_mapped_region.ts";
+import { MappedRegion, retireMapping } from "./mapped_region.ts";
 import {
   cString,
   validateBoolean,
@@ -69,11 +69,13 @@ export interface SysVStat {
   changeTime: Date;
   /** Permission bits. */
   mode: number;
-  /** Owner's uid and gid. */
+  /** Owner's uid. */
   uid: number;
+  /** Owner's gid. */
   gid: number;
-  /** Creator's uid and gid. */
+  /** Creator's uid. */
   cuid: number;
+  /** Creator's gid. */
   cgid: number;
 }
 
@@ -336,7 +338,7 @@ export class SysVSharedMemory extends MappedRegion {
    * ```
    */
   detach(): void {
-    const mapping = this.retireMapping();
+    const mapping = retireMapping(this);
     if (mapping === null) return;
     if (libc.shmdt(backend.pointer(mapping.address)) !== 0) {
       throw new ErrnoError(errno(), "shmdt", `detach ${this.#what}`, this.#what);
