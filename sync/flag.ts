@@ -4,12 +4,11 @@
  *
  * @module
  */
-import type { UnsafePointer } from "../ffi/_backend.ts";
-import { ClosedError } from "../ffi/errors.ts";
 import type { SharedRegion } from "../ffi/region.ts";
 import { validateInteger } from "../ffi/_validate.ts";
 import { futexWait, futexWake, WAKE_ALL } from "./_futex.ts";
-import { checkPlace, checkTimeoutMs, checkWaitOptions, type WaitOptions } from "./_options.ts";
+import { checkTimeoutMs, checkWaitOptions, type WaitOptions } from "./_options.ts";
+import { Place } from "./_place.ts";
 import { monotonicMs } from "./_time.ts";
 import { waitLoop } from "./_wait_loop.ts";
 
@@ -63,18 +62,10 @@ export class Flag {
   /** The longest a plain store (without a wake-up) goes unnoticed, in ms. */
   static readonly noticeMs: number = NOTICE_MS;
 
-  readonly #region: SharedRegion;
-  readonly #byteOffset: number;
-  #pointer: UnsafePointer;
-  #word: Int32Array;
-  readonly #what: string;
+  readonly #place: Place;
 
   private constructor(region: SharedRegion, byteOffset: number) {
-    this.#region = region;
-    this.#byteOffset = byteOffset;
-    this.#pointer = region.unsafePointer(byteOffset);
-    this.#word = region.view(Int32Array, byteOffset, 1);
-    this.#what = `the flag at byte ${byteOffset}`;
+    this.#place = new Place(region, byteOffset, Flag.byteLength, Flag.alignment, "flag");
   }
 
   /**
@@ -96,8 +87,6 @@ export class Flag {
    * ```
    */
   static init(region: SharedRegion, byteOffset: number, value: number = 0): Flag {
-    checkPlace(region, byteOffset, 4, 4, "flag");
-    validateInteger(value, "value", INT32_MIN, INT32_MAX);
     const flag = new Flag(region, byteOffset);
     flag.set(value);
     return flag;
@@ -121,28 +110,17 @@ export class Flag {
    * ```
    */
   static attach(region: SharedRegion, byteOffset: number): Flag {
-    checkPlace(region, byteOffset, 4, 4, "flag");
     return new Flag(region, byteOffset);
-  }
-
-  // A closed region throws; a remapped one is looked up again.
-  #use(): Int32Array {
-    if (this.#word.length === 0 || this.#region.closed) {
-      if (this.#region.closed) throw new ClosedError(`${this.#what} (its region)`);
-      this.#pointer = this.#region.unsafePointer(this.#byteOffset);
-      this.#word = this.#region.view(Int32Array, this.#byteOffset, 1);
-    }
-    return this.#word;
   }
 
   /** The region this flag lives in. */
   get region(): SharedRegion {
-    return this.#region;
+    return this.#place.region;
   }
 
   /** Where in the region it lives. */
   get byteOffset(): number {
-    return this.#byteOffset;
+    return this.#place.byteOffset;
   }
 
   /**
@@ -158,7 +136,7 @@ export class Flag {
    * ```
    */
   get value(): number {
-    return Atomics.load(this.#use(), 0);
+    return Atomics.load(this.#place.words(), 0);
   }
 
   /**
@@ -179,8 +157,8 @@ export class Flag {
    */
   set(value: number): void {
     validateInteger(value, "value", INT32_MIN, INT32_MAX);
-    Atomics.store(this.#use(), 0, value);
-    futexWake(this.#pointer, WAKE_ALL);
+    Atomics.store(this.#place.words(), 0, value);
+    futexWake(this.#place.pointer, WAKE_ALL);
   }
 
   /**
@@ -206,11 +184,11 @@ export class Flag {
     checkTimeoutMs(timeoutMs);
     const deadline = timeoutMs === Infinity ? Infinity : monotonicMs() + timeoutMs;
     for (;;) {
-      const seen = Atomics.load(this.#use(), 0);
+      const seen = Atomics.load(this.#place.words(), 0);
       if (seen === value) return true;
       const now = monotonicMs();
       if (now >= deadline) return false;
-      futexWait(this.#pointer, seen, Math.min(deadline, now + NOTICE_MS));
+      futexWait(this.#place.pointer, seen, Math.min(deadline, now + NOTICE_MS));
     }
   }
 
@@ -237,11 +215,11 @@ export class Flag {
       validateInteger(value, "value", INT32_MIN, INT32_MAX);
       const checked = checkWaitOptions(options);
       return waitLoop({
-        what: this.#what,
+        what: this.#place.what,
         sliceMs: NOTICE_MS,
         poll: () => {
-          const seen = Atomics.load(this.#use(), 0);
-          return seen === value ? DONE : { word: this.#pointer, expected: seen };
+          const seen = Atomics.load(this.#place.words(), 0);
+          return seen === value ? DONE : { word: this.#place.pointer, expected: seen };
         },
         abandon: () => {},
       }, checked);

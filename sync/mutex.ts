@@ -3,12 +3,12 @@
  *
  * @module
  */
-import type { UnsafePointer } from "../ffi/_backend.ts";
 import { platform } from "../ffi/_libc.ts";
-import { ClosedError, ErrnoError } from "../ffi/errors.ts";
+import { ErrnoError } from "../ffi/errors.ts";
 import type { SharedRegion } from "../ffi/region.ts";
 import { futexWait, futexWake } from "./_futex.ts";
-import { checkPlace, checkTimeoutMs, checkWaitOptions, type WaitOptions } from "./_options.ts";
+import { checkTimeoutMs, checkWaitOptions, type WaitOptions } from "./_options.ts";
+import { Place } from "./_place.ts";
 import { holderAlive, ID_MASK, threadIdentity, WAITERS } from "./_thread.ts";
 import { monotonicMs } from "./_time.ts";
 import { waitLoop } from "./_wait_loop.ts";
@@ -164,23 +164,15 @@ export class Mutex {
   /** The alignment `byteOffset` needs. */
   static readonly alignment: number = 8;
 
-  readonly #region: SharedRegion;
-  readonly #byteOffset: number;
-  #pointer: UnsafePointer;
-  #word: Int32Array;
+  readonly #place: Place;
   readonly #me: number;
-  readonly #what: string;
   #guard: MutexGuard | null = null;
   #aliveWord = 0;
   #aliveUntil = 0;
 
   private constructor(region: SharedRegion, byteOffset: number) {
-    this.#region = region;
-    this.#byteOffset = byteOffset;
-    this.#pointer = region.unsafePointer(byteOffset);
-    this.#word = region.view(Int32Array, byteOffset, 2);
+    this.#place = new Place(region, byteOffset, Mutex.byteLength, Mutex.alignment, "mutex");
     this.#me = threadIdentity();
-    this.#what = `the mutex at byte ${byteOffset}`;
   }
 
   /**
@@ -202,10 +194,9 @@ export class Mutex {
    * ```
    */
   static init(region: SharedRegion, byteOffset: number): Mutex {
-    checkPlace(region, byteOffset, Mutex.byteLength, Mutex.alignment, "mutex");
     const mutex = new Mutex(region, byteOffset);
-    Atomics.store(mutex.#word, 1, 0);
-    Atomics.store(mutex.#word, 0, 0);
+    Atomics.store(mutex.#place.words(), 1, 0);
+    Atomics.store(mutex.#place.words(), 0, 0);
     return mutex;
   }
 
@@ -229,28 +220,17 @@ export class Mutex {
    * ```
    */
   static attach(region: SharedRegion, byteOffset: number): Mutex {
-    checkPlace(region, byteOffset, Mutex.byteLength, Mutex.alignment, "mutex");
     return new Mutex(region, byteOffset);
   }
 
   /** The region this mutex lives in. */
   get region(): SharedRegion {
-    return this.#region;
+    return this.#place.region;
   }
 
   /** Where in the region it lives. */
   get byteOffset(): number {
-    return this.#byteOffset;
-  }
-
-  // The live word. A closed region throws; a remapped one is looked up again.
-  #use(): Int32Array {
-    if (this.#word.length === 0 || this.#region.closed) {
-      if (this.#region.closed) throw new ClosedError(`${this.#what} (its region)`);
-      this.#pointer = this.#region.unsafePointer(this.#byteOffset);
-      this.#word = this.#region.view(Int32Array, this.#byteOffset, 2);
-    }
-    return this.#word;
+    return this.#place.byteOffset;
   }
 
   static {
@@ -267,7 +247,7 @@ export class Mutex {
     throw new ErrnoError(
       platform.EDEADLK,
       "lock",
-      `lock ${this.#what}, which this thread already holds`,
+      `lock ${this.#place.what}, which this thread already holds`,
     );
   }
 
@@ -291,7 +271,7 @@ export class Mutex {
    * ```
    */
   lock(): MutexGuard {
-    const word = this.#use();
+    const word = this.#place.words();
     if (Atomics.compareExchange(word, 0, 0, this.#me) === 0) return this.#grant(false);
     return this.#lockBlocking(Infinity)!;
   }
@@ -319,7 +299,7 @@ export class Mutex {
    */
   tryLock(timeoutMs: number = 0): MutexGuard | null {
     checkTimeoutMs(timeoutMs);
-    const word = this.#use();
+    const word = this.#place.words();
     if (Atomics.compareExchange(word, 0, 0, this.#me) === 0) return this.#grant(false);
     if (timeoutMs === 0) {
       for (;;) {
@@ -355,7 +335,7 @@ export class Mutex {
     let slept = 0;
     let sliceEnded = false;
     for (;;) {
-      const word = this.#use();
+      const word = this.#place.words();
       let seen = Atomics.load(word, 0);
       if (seen === 0) {
         // Taken after a contention: keep WAITERS so our unlock wakes the rest.
@@ -379,7 +359,7 @@ export class Mutex {
       const until = Math.min(deadline, now + LIVENESS_MS);
       // A whole slice without a change: check the holder on the next turn,
       // also when the slice ended at the deadline (a dead holder is taken).
-      sliceEnded = futexWait(this.#pointer, seen, until) === "timedOut";
+      sliceEnded = futexWait(this.#place.pointer, seen, until) === "timedOut";
       slept = seen;
     }
   }
@@ -417,11 +397,11 @@ export class Mutex {
     const me = this.#me;
     let slept = 0;
     return waitLoop<MutexGuard>({
-      what: this.#what,
+      what: this.#place.what,
       sliceMs: LIVENESS_MS,
       poll: (sliceEnded) => {
         for (;;) {
-          const word = this.#use();
+          const word = this.#place.words();
           let seen = Atomics.load(word, 0);
           if (seen === 0) {
             const mine = slept !== 0 ? me | WAITERS : me;
@@ -442,14 +422,14 @@ export class Mutex {
             seen |= WAITERS;
           }
           slept = seen;
-          return { word: this.#pointer, expected: seen };
+          return { word: this.#place.pointer, expected: seen };
         }
       },
       abandon: () => {
         // An unlock may have woken this waiter just before it gave up: if
         // the lock is free, pass the wake-up on to another sleeper.
-        if (slept === 0 || this.#region.closed) return;
-        if (Atomics.load(this.#use(), 0) === 0) futexWake(this.#pointer, 1);
+        if (slept === 0 || this.#place.region.closed) return;
+        if (Atomics.load(this.#place.words(), 0) === 0) futexWake(this.#place.pointer, 1);
       },
     }, checked);
   }
@@ -472,7 +452,7 @@ export class Mutex {
    * ```
    */
   unlock(): void {
-    const word = this.#use();
+    const word = this.#place.words();
     const me = this.#me;
     if (Atomics.compareExchange(word, 0, me, 0) !== me) {
       const seen = Atomics.load(word, 0);
@@ -480,11 +460,11 @@ export class Mutex {
         throw new ErrnoError(
           platform.EPERM,
           "unlock",
-          `unlock ${this.#what}, which this thread does not hold`,
+          `unlock ${this.#place.what}, which this thread does not hold`,
         );
       }
       Atomics.store(word, 0, 0);
-      futexWake(this.#pointer, 1);
+      futexWake(this.#place.pointer, 1);
     }
     this.#guard = null;
   }

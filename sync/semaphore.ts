@@ -6,54 +6,32 @@
  */
 import type { UnsafePointer } from "../ffi/_backend.ts";
 import { errno, libc, platform } from "../ffi/_libc.ts";
-import { ClosedError, ErrnoError } from "../ffi/errors.ts";
+import { ErrnoError } from "../ffi/errors.ts";
 import type { SharedRegion } from "../ffi/region.ts";
 import { validateInteger } from "../ffi/_validate.ts";
 import { futexWake, WAKE_ALL } from "./_futex.ts";
-import { checkPlace } from "./_options.ts";
+import { Place } from "./_place.ts";
 import type { SemaphoreAccess } from "./_sem_ops.ts";
 import { CountingSemaphore } from "./counting_semaphore.ts";
 
-// The sem_t at a place in a region, looked up again after a remap.
-class MemorySemaphore implements SemaphoreAccess {
-  readonly what: string;
+// The sem_t at a place in a region.
+class MemorySemaphore extends Place implements SemaphoreAccess {
   readonly registered: Set<() => void> = new Set();
-  readonly region: SharedRegion;
-  readonly byteOffset: number;
-  #pointer: UnsafePointer;
-  #words: Int32Array;
-  #destroyed = false;
 
   constructor(region: SharedRegion, byteOffset: number) {
-    this.region = region;
-    this.byteOffset = byteOffset;
-    this.what = `the semaphore at byte ${byteOffset}`;
-    this.#pointer = region.unsafePointer(byteOffset);
-    this.#words = region.view(Int32Array, byteOffset, platform.SEM_T_SIZE / 4);
+    super(region, byteOffset, platform.SEM_T_SIZE, platform.SEM_T_ALIGN, "semaphore");
   }
 
-  // A closed region throws; a remapped one (resize) is looked up again,
-  // since a sem_t holds no addresses and may move.
   use(): UnsafePointer {
-    if (this.#words.length === 0 || this.region.closed) {
-      if (this.#destroyed) throw new ClosedError(this.what);
-      if (this.region.closed) throw new ClosedError(`${this.what} (its region)`);
-      this.#pointer = this.region.unsafePointer(this.byteOffset);
-      this.#words = this.region.view(Int32Array, this.byteOffset, platform.SEM_T_SIZE / 4);
-    }
-    return this.#pointer;
-  }
-
-  words(): Int32Array {
-    return this.#words;
+    this.words();
+    return this.pointer;
   }
 
   destroy(): void {
-    if (this.#destroyed) return;
+    if (this.retired) return;
     const pointer = this.use();
     for (const withdraw of this.registered) withdraw();
-    this.#destroyed = true;
-    this.#words = new Int32Array(0);
+    this.retire();
     futexWake(pointer, WAKE_ALL);
     if (libc.sem_destroy(pointer) !== 0) {
       throw new ErrnoError(errno(), "sem_destroy", `destroy ${this.what}`);
@@ -123,9 +101,8 @@ export class Semaphore extends CountingSemaphore {
    * ```
    */
   static init(region: SharedRegion, byteOffset: number, value: number = 0): Semaphore {
-    checkPlace(region, byteOffset, platform.SEM_T_SIZE, platform.SEM_T_ALIGN, "semaphore");
-    validateInteger(value, "value", 0, platform.SEM_VALUE_MAX);
     const sem = new MemorySemaphore(region, byteOffset);
+    validateInteger(value, "value", 0, platform.SEM_VALUE_MAX);
     if (libc.sem_init(sem.use(), 1, value) !== 0) {
       throw new ErrnoError(errno(), "sem_init", `initialize ${sem.what}`);
     }
@@ -156,7 +133,6 @@ export class Semaphore extends CountingSemaphore {
    * ```
    */
   static attach(region: SharedRegion, byteOffset: number): Semaphore {
-    checkPlace(region, byteOffset, platform.SEM_T_SIZE, platform.SEM_T_ALIGN, "semaphore");
     return new Semaphore(new MemorySemaphore(region, byteOffset));
   }
 

@@ -1,0 +1,78 @@
+/**
+ * Where a primitive lives: a few 32-bit words at a fixed offset of a region,
+ * followed when the region is remapped and refused once it is closed.
+ *
+ * @module
+ */
+import type { UnsafePointer } from "../ffi/_backend.ts";
+import { ClosedError } from "../ffi/errors.ts";
+import type { SharedRegion } from "../ffi/region.ts";
+import { checkPlace } from "./_options.ts";
+
+/** A primitive's words in a region. */
+export class Place {
+  readonly region: SharedRegion;
+  readonly byteOffset: number;
+  /** Names the primitive in messages, e.g. `the mutex at byte 64`. */
+  readonly what: string;
+  readonly #length: number;
+  #pointer: UnsafePointer;
+  #words: Int32Array;
+  #retired = false;
+
+  /**
+   * Checks the place (before any system call) and takes its words.
+   *
+   * @throws {TypeError|RangeError} On a bad region or offset.
+   * @throws {ClosedError} If the region is closed.
+   */
+  constructor(
+    region: SharedRegion,
+    byteOffset: number,
+    byteLength: number,
+    alignment: number,
+    kind: string,
+  ) {
+    checkPlace(region, byteOffset, byteLength, alignment, kind);
+    this.region = region;
+    this.byteOffset = byteOffset;
+    this.what = `the ${kind} at byte ${byteOffset}`;
+    this.#length = byteLength / 4;
+    this.#pointer = region.unsafePointer(byteOffset);
+    this.#words = region.view(Int32Array, byteOffset, this.#length);
+  }
+
+  /**
+   * The live words. A remapped region (resize) is looked up again: the
+   * primitives hold no addresses and may move.
+   *
+   * @throws {ClosedError} Once the region is closed or `retire()` ran.
+   */
+  words(): Int32Array {
+    if (this.#words.length === 0 || this.region.closed) this.#refresh();
+    return this.#words;
+  }
+
+  /** The address of the words the last `words()` returned. */
+  get pointer(): UnsafePointer {
+    return this.#pointer;
+  }
+
+  /** True after `retire()`. */
+  get retired(): boolean {
+    return this.#retired;
+  }
+
+  /** Makes every later `words()` throw ClosedError (a destroyed primitive). */
+  retire(): void {
+    this.#retired = true;
+    this.#words = new Int32Array(0);
+  }
+
+  #refresh(): void {
+    if (this.#retired) throw new ClosedError(this.what);
+    if (this.region.closed) throw new ClosedError(`${this.what} (its region)`);
+    this.#pointer = this.region.unsafePointer(this.byteOffset);
+    this.#words = this.region.view(Int32Array, this.byteOffset, this.#length);
+  }
+}
