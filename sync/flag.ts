@@ -55,11 +55,45 @@ const INT32_MAX = 0x7fff_ffff;
  * ```
  */
 export class Flag {
-  /** Bytes a flag occupies: one `int`. */
+  /**
+   * Bytes a flag occupies: one `int`.
+   *
+   * @example Two flags side by side
+   * ```ts
+   * import { Flag, SharedMemory } from "../mod.ts";
+   * using shm = SharedMemory.create(`/doc-flag-bytes-${Date.now()}`, 4096);
+   * const ready = Flag.init(shm, 0);
+   * const done = Flag.init(shm, Flag.byteLength);
+   * console.assert(done.byteOffset === 4 && ready.value === 0);
+   * shm.unlink();
+   * ```
+   */
   static readonly byteLength: number = 4;
-  /** The alignment `byteOffset` needs. */
+  /**
+   * The alignment `byteOffset` needs.
+   *
+   * @example
+   * ```ts
+   * import { Flag } from "../mod.ts";
+   * const offset = 13;
+   * const aligned = Math.ceil(offset / Flag.alignment) * Flag.alignment;
+   * console.assert(aligned === 16);
+   * ```
+   */
   static readonly alignment: number = 4;
-  /** The longest a plain store (without a wake-up) goes unnoticed, in ms. */
+  /**
+   * The longest a plain store (without a wake-up) goes unnoticed, in ms.
+   *
+   * @example Waiting for a C program that only stores the int
+   * ```ts
+   * import { Flag, SharedMemory } from "../mod.ts";
+   * using shm = SharedMemory.create(`/doc-flag-notice-${Date.now()}`, 4096);
+   * const flag = Flag.init(shm, 0);
+   * setTimeout(() => (shm.view(Int32Array)[0] = 1), 5); // a store, no wake-up
+   * await flag.waitForAsync(1, { timeout: 1000 + Flag.noticeMs });
+   * shm.unlink();
+   * ```
+   */
   static readonly noticeMs: number = NOTICE_MS;
 
   readonly #place: Place;
@@ -113,12 +147,32 @@ export class Flag {
     return new Flag(region, byteOffset);
   }
 
-  /** The region this flag lives in. */
+  /**
+   * The region this flag lives in.
+   *
+   * @example
+   * ```ts
+   * import { Flag, SharedMemory } from "../mod.ts";
+   * using shm = SharedMemory.create(`/doc-flag-region-${Date.now()}`, 4096);
+   * console.assert(Flag.init(shm, 8).region === shm);
+   * shm.unlink();
+   * ```
+   */
   get region(): SharedRegion {
     return this.#place.region;
   }
 
-  /** Where in the region it lives. */
+  /**
+   * Where in the region it lives.
+   *
+   * @example
+   * ```ts
+   * import { Flag, SharedMemory } from "../mod.ts";
+   * using shm = SharedMemory.create(`/doc-flag-offset-${Date.now()}`, 4096);
+   * console.assert(Flag.init(shm, 8).byteOffset === 8);
+   * shm.unlink();
+   * ```
+   */
   get byteOffset(): number {
     return this.#place.byteOffset;
   }

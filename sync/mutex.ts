@@ -112,7 +112,20 @@ export class MutexGuard implements Disposable {
     if (isCurrent(this.#mutex, this)) this.#mutex.unlock();
   }
 
-  /** Same as `unlock()`, for `using`. */
+  /**
+   * Same as `unlock()`, for `using`.
+   *
+   * @example
+   * ```ts
+   * import { Mutex, SharedMemory } from "../mod.ts";
+   * using shm = SharedMemory.create(`/doc-guard-dispose-${Date.now()}`, 4096);
+   * const mutex = Mutex.init(shm, 0);
+   * const guard = mutex.lock();
+   * guard[Symbol.dispose](); // what the end of a `using` block calls
+   * console.assert(!guard.held && mutex.tryLock() !== null);
+   * shm.unlink();
+   * ```
+   */
   [Symbol.dispose](): void {
     this.unlock();
   }
@@ -159,9 +172,34 @@ export class MutexGuard implements Disposable {
  * ```
  */
 export class Mutex {
-  /** Bytes a mutex occupies: the futex word and a reserved word. */
+  /**
+   * Bytes a mutex occupies: the futex word and a reserved word.
+   *
+   * @example A mutex and the data it guards
+   * ```ts
+   * import { Mutex, SharedMemory } from "../mod.ts";
+   * using shm = SharedMemory.create(`/doc-mutex-bytes-${Date.now()}`, 4096);
+   * const mutex = Mutex.init(shm, 0);
+   * const data = shm.view(Int32Array, Mutex.byteLength, 4); // right after it
+   * {
+   *   using _guard = mutex.lock();
+   *   data[0] += 1;
+   * }
+   * shm.unlink();
+   * ```
+   */
   static readonly byteLength: number = 8;
-  /** The alignment `byteOffset` needs. */
+  /**
+   * The alignment `byteOffset` needs.
+   *
+   * @example
+   * ```ts
+   * import { Mutex } from "../mod.ts";
+   * const offset = 20;
+   * const aligned = Math.ceil(offset / Mutex.alignment) * Mutex.alignment;
+   * console.assert(aligned === 24);
+   * ```
+   */
   static readonly alignment: number = 8;
 
   readonly #place: Place;
@@ -223,12 +261,32 @@ export class Mutex {
     return new Mutex(region, byteOffset);
   }
 
-  /** The region this mutex lives in. */
+  /**
+   * The region this mutex lives in.
+   *
+   * @example
+   * ```ts
+   * import { Mutex, SharedMemory } from "../mod.ts";
+   * using shm = SharedMemory.create(`/doc-mutex-region-${Date.now()}`, 4096);
+   * console.assert(Mutex.init(shm, 8).region === shm);
+   * shm.unlink();
+   * ```
+   */
   get region(): SharedRegion {
     return this.#place.region;
   }
 
-  /** Where in the region it lives. */
+  /**
+   * Where in the region it lives.
+   *
+   * @example
+   * ```ts
+   * import { Mutex, SharedMemory } from "../mod.ts";
+   * using shm = SharedMemory.create(`/doc-mutex-offset-${Date.now()}`, 4096);
+   * console.assert(Mutex.init(shm, 8).byteOffset === 8);
+   * shm.unlink();
+   * ```
+   */
   get byteOffset(): number {
     return this.#place.byteOffset;
   }

@@ -31,11 +31,30 @@ import { CountingSemaphore } from "./counting_semaphore.ts";
  * ```
  */
 export interface NamedSemaphoreCreateOptions {
-  /** Permission bits, filtered by the umask. Default 0o600 (owner only). */
+  /**
+   * Permission bits, filtered by the umask. Default 0o600 (owner only).
+   *
+   * @example
+   * ```ts
+   * import { NamedSemaphore } from "../mod.ts";
+   * using sem = NamedSemaphore.create(`/doc-named-mode-${Date.now()}`, 0, { mode: 0o640 });
+   * sem.unlink();
+   * ```
+   */
   mode?: number;
   /**
    * Fail with EEXIST if the name is taken (O_EXCL). Default true. With false
    * an existing semaphore is opened and `value` is ignored.
+   *
+   * @example Join the semaphore if another process made it first
+   * ```ts
+   * import { NamedSemaphore } from "../mod.ts";
+   * const name = `/doc-named-exclusive-${Date.now()}`;
+   * using first = NamedSemaphore.create(name, 1);
+   * using second = NamedSemaphore.create(name, 5, { exclusive: false });
+   * console.assert(first.created && !second.created && second.value === 1);
+   * NamedSemaphore.unlink(name);
+   * ```
    */
   exclusive?: boolean;
 }
@@ -52,7 +71,17 @@ export interface NamedSemaphoreCreateOptions {
  * ```
  */
 export interface NamedSemaphoreOpenOrCreateOptions {
-  /** Permission bits when this call creates it. Default 0o600. */
+  /**
+   * Permission bits when this call creates it. Default 0o600.
+   *
+   * @example
+   * ```ts
+   * import { NamedSemaphore } from "../mod.ts";
+   * const name = `/doc-named-ooc-mode-${Date.now()}`;
+   * using sem = NamedSemaphore.openOrCreate(name, 1, { mode: 0o660 });
+   * sem.unlink();
+   * ```
+   */
   mode?: number;
 }
 
@@ -296,17 +325,53 @@ export class NamedSemaphore extends CountingSemaphore implements Disposable {
     }
   }
 
-  /** The name it was opened by, e.g. `"/jobs"`. */
+  /**
+   * The name it was opened by, e.g. `"/jobs"`.
+   *
+   * @example
+   * ```ts
+   * import { NamedSemaphore } from "../mod.ts";
+   * const name = `/doc-named-name-${Date.now()}`;
+   * using sem = NamedSemaphore.create(name, 0);
+   * console.assert(sem.name === name);
+   * sem.unlink();
+   * ```
+   */
   get name(): string {
     return this.#name;
   }
 
-  /** True if this call created the semaphore. */
+  /**
+   * True if this call created the semaphore.
+   *
+   * @example The creator sets up, the others only join
+   * ```ts
+   * import { NamedSemaphore } from "../mod.ts";
+   * using sem = NamedSemaphore.openOrCreate(`/doc-named-created-${Date.now()}`, 0);
+   * if (sem.created) {
+   *   // first one here: prepare what the semaphore guards, then post
+   *   sem.post();
+   * }
+   * sem.unlink();
+   * ```
+   */
   get created(): boolean {
     return this.#created;
   }
 
-  /** True after `close()`. */
+  /**
+   * True after `close()`.
+   *
+   * @example
+   * ```ts
+   * import { NamedSemaphore } from "../mod.ts";
+   * const sem = NamedSemaphore.create(`/doc-named-closed-${Date.now()}`, 0);
+   * sem.unlink();
+   * console.assert(!sem.closed);
+   * sem.close();
+   * console.assert(sem.closed);
+   * ```
+   */
   get closed(): boolean {
     return this.#sem.closed;
   }
@@ -344,7 +409,22 @@ export class NamedSemaphore extends CountingSemaphore implements Disposable {
     NamedSemaphore.unlink(this.#name);
   }
 
-  /** Same as `close()`, for `using`. */
+  /**
+   * Same as `close()`, for `using`.
+   *
+   * @example
+   * ```ts
+   * import { NamedSemaphore } from "../mod.ts";
+   * const name = `/doc-named-dispose-${Date.now()}`;
+   * {
+   *   using sem = NamedSemaphore.create(name, 0);
+   *   sem.post();
+   * } // closed here; the name stays
+   * using again = NamedSemaphore.open(name);
+   * console.assert(again.value === 1);
+   * NamedSemaphore.unlink(name);
+   * ```
+   */
   [Symbol.dispose](): void {
     this.close();
   }

@@ -67,9 +67,31 @@ class MemorySemaphore extends Place implements SemaphoreAccess {
  * ```
  */
 export class Semaphore extends CountingSemaphore {
-  /** Bytes a semaphore occupies: `sizeof(sem_t)`. */
+  /**
+   * Bytes a semaphore occupies: `sizeof(sem_t)`.
+   *
+   * @example Two semaphores of a bounded queue, back to back
+   * ```ts
+   * import { Semaphore, SharedMemory } from "../mod.ts";
+   * using shm = SharedMemory.create(`/doc-sem-bytes-${Date.now()}`, 4096);
+   * const free = Semaphore.init(shm, 0, 8);
+   * const used = Semaphore.init(shm, Semaphore.byteLength, 0);
+   * console.assert(free.value === 8 && used.value === 0);
+   * shm.unlink();
+   * ```
+   */
   static readonly byteLength: number = platform.SEM_T_SIZE;
-  /** The alignment `byteOffset` needs: `alignof(sem_t)`. */
+  /**
+   * The alignment `byteOffset` needs: `alignof(sem_t)`.
+   *
+   * @example
+   * ```ts
+   * import { Semaphore } from "../mod.ts";
+   * const offset = 4; // after an int
+   * const aligned = Math.ceil(offset / Semaphore.alignment) * Semaphore.alignment;
+   * console.assert(aligned === 8);
+   * ```
+   */
   static readonly alignment: number = platform.SEM_T_ALIGN;
 
   readonly #sem: MemorySemaphore;
