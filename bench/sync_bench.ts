@@ -59,12 +59,31 @@ async function timeAsync(iterations: number, body: (n: number) => Promise<void>)
   return median(runs);
 }
 
-async function pairs(): Promise<void> {
-  const name = `/shmkit-bench-${process.pid}`;
-  const semaphoreName = `/shmkit-bench-sem-${process.pid}`;
-  const shm = SharedMemory.create(name, 4096);
-  const named = NamedSemaphore.create(semaphoreName, 1);
+/**
+ * Runs `body` with a fresh region and named semaphore (value 1), both closed
+ * and unlinked afterwards whatever happens.
+ */
+async function withObjects(
+  label: string,
+  body: (shm: SharedMemory, named: NamedSemaphore, name: string, semaphoreName: string) => unknown,
+): Promise<void> {
+  const name = `/shmkit-bench-${label}-${process.pid}`;
+  const semaphoreName = `${name}-sem`;
+  using shm = SharedMemory.create(name, 4096);
   try {
+    using named = NamedSemaphore.create(semaphoreName, 1);
+    try {
+      await body(shm, named, name, semaphoreName);
+    } finally {
+      NamedSemaphore.unlink(semaphoreName);
+    }
+  } finally {
+    SharedMemory.unlink(name);
+  }
+}
+
+function pairs(): Promise<void> {
+  return withObjects("pairs", async (shm, named) => {
     const N = 2_000_000;
     const mutex = Mutex.init(shm, MUTEX_AT);
     const semaphore = Semaphore.init(shm, SEMAPHORE_AT, 1);
@@ -134,21 +153,12 @@ async function pairs(): Promise<void> {
         }
       }),
     });
-  } finally {
-    named.close();
-    NamedSemaphore.unlink(semaphoreName);
-    shm.close();
-    SharedMemory.unlink(name);
-  }
+  });
 }
 
 /** The count workload: 2 processes of this runtime, N locked increments each. */
-async function count(primitive: string, iterations: number): Promise<void> {
-  const name = `/shmkit-bench-count-${process.pid}`;
-  const semaphoreName = `/shmkit-bench-count-sem-${process.pid}`;
-  const shm = SharedMemory.create(name, 4096);
-  const named = NamedSemaphore.create(semaphoreName, 1);
-  try {
+function count(primitive: string, iterations: number): Promise<void> {
+  return withObjects("count", async (shm, _named, name, semaphoreName) => {
     Mutex.init(shm, MUTEX_AT);
     Semaphore.init(shm, SEMAPHORE_AT, 1);
     const go = Flag.init(shm, GO_AT, 0);
@@ -176,12 +186,7 @@ async function count(primitive: string, iterations: number): Promise<void> {
     if (total !== 2 * iterations) throw new Error(`lost updates: ${total} != ${2 * iterations}`);
     const elapsed = Math.max(...shm.view(Float64Array, ELAPSED_AT, 2));
     report({ case: `count ${primitive}`, perSecond: (2 * iterations) / (elapsed / 1000) });
-  } finally {
-    named.close();
-    NamedSemaphore.unlink(semaphoreName);
-    shm.close();
-    SharedMemory.unlink(name);
-  }
+  });
 }
 
 function child(
