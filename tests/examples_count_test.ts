@@ -8,26 +8,9 @@ import assert from "node:assert/strict";
 import { existsSync, unlinkSync } from "node:fs";
 import { SharedMemory } from "../mod.ts";
 import { runCommand, RUNTIMES, scratchPath, uniqueName } from "./_helpers.ts";
-import {
-  assertClean,
-  assertExit,
-  assertHelp,
-  assertOneLineError,
-  other,
-  runExample,
-  Running,
-  shmEntries,
-} from "./examples_helpers.ts";
+import * as ex from "./examples_helpers.ts";
 
 const LOOPS = 300;
-
-test("--help of count01, count02, count03_server and count03_client in both runtimes", async () => {
-  await Promise.all(
-    RUNTIMES.flatMap((rt) =>
-      ["count01", "count02", "count03_server", "count03_client"].map((n) => assertHelp(rt, n))
-    ),
-  );
-});
 
 /** Processes still running with `text` on their command line. */
 async function processesWith(text: string): Promise<string[]> {
@@ -41,8 +24,8 @@ for (const runtime of RUNTIMES) {
       const file = scratchPath(name);
       const sem = uniqueName(name);
       const args = [String(LOOPS), "--file", file, ...(name === "count01" ? ["--sem", sem] : [])];
-      const result = await runExample(runtime, name, args);
-      assertExit(result, 0, name);
+      const result = await ex.run(runtime, name, args);
+      ex.assertExit(result, 0, name);
       const lines = result.stdout.trimEnd().split("\n");
       assert.equal(
         lines.at(-1),
@@ -54,38 +37,43 @@ for (const runtime of RUNTIMES) {
       assert.equal(seen.filter((m) => m![1] === "child").length, LOOPS);
       const values = seen.map((m) => Number(m![2])).sort((a, b) => a - b);
       assert.deepEqual(values, Array.from({ length: 2 * LOOPS }, (_, i) => i + 1));
-      await assertClean({ file, label: sem.slice(1) });
+      await ex.assertClean({ file, label: sem.slice(1) });
     });
 
     test(`${runtime} ${name} refuses bad input and cleans up on Ctrl-C, child included`, async () => {
       const [negative, word, extra] = await Promise.all([
-        runExample(runtime, name, ["-3"]),
-        runExample(runtime, name, ["many"]),
-        runExample(runtime, name, ["3", "4"]),
+        ex.run(runtime, name, ["-3"]),
+        ex.run(runtime, name, ["many"]),
+        ex.run(runtime, name, ["3", "4"]),
       ]);
-      assertOneLineError(negative, 2, new RegExp(`^${name}: LOOPS must be an integer at least 0`));
-      assertOneLineError(word, 2, new RegExp(`^${name}: LOOPS must be an integer, got "many"`));
-      assertOneLineError(extra, 2, /unexpected argument "4"/);
+      ex.assertOneLineError(
+        negative,
+        2,
+        new RegExp(`^${name}: LOOPS must be an integer at least 0`),
+      );
+      ex.assertOneLineError(word, 2, new RegExp(`^${name}: LOOPS must be an integer, got "many"`));
+      ex.assertOneLineError(extra, 2, /unexpected argument "4"/);
 
       const file = scratchPath(`${name}-int`);
       const sem = uniqueName(`${name}-int`);
       const args = ["100000000", "--file", file, ...(name === "count01" ? ["--sem", sem] : [])];
-      const run = new Running(runtime, name, args);
+      using run = ex.start(runtime, name, args);
       try {
         await run.waitFor(/child: \d+/);
         assert.ok(existsSync(file));
-        if (name === "count01") assert.equal(shmEntries(sem.slice(1)).length, 1);
+        if (name === "count01") assert.equal(ex.shmEntries(sem.slice(1)).length, 1);
         const stopped = await run.interrupt("SIGINT");
-        assertExit(stopped, 130, `interrupted ${name}`);
+        ex.assertExit(stopped, 130, `interrupted ${name}`);
         assert.match(stopped.stderr, /interrupted by SIGINT, cleaned up/);
-        await assertClean({ file, label: sem.slice(1) });
-        // The child was told to stop too.
-        for (let i = 0; i < 50 && (await processesWith(file)).length > 0; i++) {
+        await ex.assertClean({ file, label: sem.slice(1) });
+        // The child was told to stop too (its SIGTERM handler may take a
+        // while on a loaded machine: a bound, not a pause).
+        const deadline = performance.now() + 20_000;
+        while ((await processesWith(file)).length > 0 && performance.now() < deadline) {
           await new Promise((resolve) => setTimeout(resolve, 50));
         }
         assert.deepEqual(await processesWith(file), []);
       } finally {
-        run.child.kill("SIGKILL");
         if (existsSync(file)) unlinkSync(file);
       }
     });
@@ -93,81 +81,81 @@ for (const runtime of RUNTIMES) {
 
   test(`a ${runtime} count03_server counts a Deno and a Bun count03_client exactly`, async () => {
     const name = uniqueName("count03");
-    const server = new Running(runtime, "count03_server", ["--name", name, "--clients", "3"]);
-    try {
-      await server.waitFor(/ready on /);
-      const clients = await Promise.all([
-        runExample("deno", "count03_client", [String(LOOPS), "--name", name, "--quiet"]),
-        runExample("bun", "count03_client", [String(LOOPS), "--name", name, "--quiet"]),
-        runExample(runtime, "count03_client", ["5", "--name", name]),
-      ]);
-      for (const c of clients) assertExit(c, 0, "count03_client");
-      assert.match(
-        clients[0].stdout,
-        /^count03_client: deno pid \d+ added 300, counter now \d+\n$/,
-      );
-      assert.match(clients[1].stdout, /^count03_client: bun pid \d+ added 300, counter now \d+\n$/);
-      assert.equal(clients[2].stdout.split("\n").filter((l) => /^pid \d+: \d+$/.test(l)).length, 5);
-      const done = await server.done;
-      assertExit(done, 0, "count03_server");
-      assert.match(done.stdout, /client 3 finished/);
-      assert.match(
-        done.stdout,
-        new RegExp(`count03_server: total ${2 * LOOPS + 5} from 3 clients \\(3 started\\)\\n$`),
-      );
-      await assertClean({ label: name.slice(1) });
-    } finally {
-      server.child.kill("SIGKILL");
-    }
+    using server = ex.start(runtime, "count03_server", ["--name", name, "--clients", "3"]);
+    await server.waitFor(/ready on /);
+    const clients = await Promise.all([
+      ex.run("deno", "count03_client", [String(LOOPS), "--name", name, "--quiet"]),
+      ex.run("bun", "count03_client", [String(LOOPS), "--name", name, "--quiet"]),
+      ex.run(runtime, "count03_client", ["5", "--name", name]),
+    ]);
+    for (const c of clients) ex.assertExit(c, 0, "count03_client");
+    assert.match(
+      clients[0].stdout,
+      /^count03_client: deno pid \d+ added 300, counter now \d+\n$/,
+    );
+    assert.match(clients[1].stdout, /^count03_client: bun pid \d+ added 300, counter now \d+\n$/);
+    assert.equal(clients[2].stdout.split("\n").filter((l) => /^pid \d+: \d+$/.test(l)).length, 5);
+    const done = await server.done;
+    ex.assertExit(done, 0, "count03_server");
+    assert.match(done.stdout, /client 3 finished/);
+    assert.match(
+      done.stdout,
+      new RegExp(`count03_server: total ${2 * LOOPS + 5} from 3 clients \\(3 started\\)\\n$`),
+    );
+    await ex.assertClean({ label: name.slice(1) });
   });
 
-  test(`${runtime} count03_server --keep, ${other(runtime)} --status, Ctrl-C, bad input`, async () => {
+  test(`${runtime} count03_server --keep, ${ex.other(runtime)} --status, Ctrl-C, bad input`, async () => {
     const name = uniqueName("count03k");
     try {
-      const kept = new Running(runtime, "count03_server", ["--name", name, "--keep"]);
+      using kept = ex.start(runtime, "count03_server", ["--name", name, "--keep"]);
       await kept.waitFor(/ready on /);
-      const client = await runExample(other(runtime), "count03_client", [
+      const client = await ex.run(ex.other(runtime), "count03_client", [
         "7",
         "-q",
         "--name",
         name,
       ]);
-      assertExit(client, 0, "count03_client");
+      ex.assertExit(client, 0, "count03_client");
       const stopped = await kept.interrupt("SIGINT");
-      assertExit(stopped, 130, "interrupted count03_server");
+      ex.assertExit(stopped, 130, "interrupted count03_server");
       assert.match(
         stopped.stdout,
         /count03_server: final count = 7 \(1 clients started, 1 finished\)/,
       );
-      const status = await runExample(other(runtime), "count03_server", [
+      const status = await ex.run(ex.other(runtime), "count03_server", [
         "--status",
         "--name",
         name,
       ]);
-      assertExit(status, 0, "count03_server --status");
+      ex.assertExit(status, 0, "count03_server --status");
       assert.equal(
         status.stdout,
         `count03_server: ${name}: count = 7 (1 clients started, 1 finished)\n`,
       );
       // Without --keep, Ctrl-C removes the object.
       SharedMemory.unlink(name);
-      const plain = new Running(runtime, "count03_server", ["--name", name]);
+      using plain = ex.start(runtime, "count03_server", ["--name", name]);
       await plain.waitFor(/ready on /);
-      assertExit(await plain.interrupt("SIGINT"), 130, "interrupted count03_server");
-      await assertClean({ label: name.slice(1) });
+      ex.assertExit(await plain.interrupt("SIGINT"), 130, "interrupted count03_server");
+      await ex.assertClean({ label: name.slice(1) });
 
       const [noServer, badLoops, badClients] = await Promise.all([
-        runExample(runtime, "count03_client", ["--name", name]),
-        runExample(runtime, "count03_client", ["1.5"]),
-        runExample(runtime, "count03_server", ["--clients", "-1"]),
+        ex.run(runtime, "count03_client", ["--name", name]),
+        ex.run(runtime, "count03_client", ["1.5"]),
+        ex.run(runtime, "count03_server", ["--clients", "-1"]),
       ]);
-      assertOneLineError(
+      ex.assertOneLineError(
         noServer,
         1,
         /^count03_client: Cannot open shared memory .* does not exist/,
       );
-      assertOneLineError(badLoops, 2, /^count03_client: LOOPS must be an integer, got "1.5"/);
-      assertOneLineError(badClients, 2, /^count03_server: --clients must be an integer at least 0/);
+      ex.assertOneLineError(badLoops, 2, /^count03_client: LOOPS must be an integer, got "1.5"/);
+      ex.assertOneLineError(
+        badClients,
+        2,
+        /^count03_server: --clients must be an integer at least 0/,
+      );
     } finally {
       try {
         SharedMemory.unlink(name);

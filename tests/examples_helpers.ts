@@ -41,7 +41,7 @@ export function exampleCommand(
 }
 
 /** Runs an example to completion. */
-export function runExample(
+export function run(
   runtime: Runtime,
   name: string,
   args: readonly string[] = [],
@@ -51,13 +51,18 @@ export function runExample(
   return runCommand(command, full, { timeoutMs: 60_000, ...options });
 }
 
-/** A running example whose output can be awaited line by line. */
+/**
+ * A running example whose output can be awaited line by line. Declare it
+ * with `using`: leaving the scope stops it if it still runs, so that a
+ * failed test leaves no process behind to disturb the next one.
+ */
 export class Running {
   readonly child: ChildProcess;
   stdout = "";
   stderr = "";
   readonly done: Promise<ProcessResult>;
-  #waiters: { pattern: RegExp; resolve: (m: RegExpMatchArray) => void }[] = [];
+  #closed = false;
+  #waiters: { pattern: RegExp; resolve: (m: RegExpMatchArray | null) => void }[] = [];
 
   constructor(runtime: Runtime, name: string, args: readonly string[], stdin?: string) {
     const { command, args: full } = exampleCommand(runtime, name, args);
@@ -71,34 +76,40 @@ export class Running {
       this.#check();
     });
     this.child.stderr!.setEncoding("utf8").on("data", (d: string) => (this.stderr += d));
-    if (stdin === undefined) this.child.stdin!.end();
-    else this.child.stdin!.end(stdin);
+    this.child.stdin!.end(stdin ?? "");
     this.done = new Promise((resolve, reject) => {
       this.child.on("error", reject);
+      // "close", not "exit": only then has all the output been read.
       this.child.on("close", (code, signal) => {
         clearTimeout(timer);
-        this.#check(true);
+        this.#closed = true;
+        this.#check();
         resolve({ code, signal, stdout: this.stdout, stderr: this.stderr });
       });
     });
   }
 
-  #check(closed = false): void {
+  #check(): void {
     this.#waiters = this.#waiters.filter(({ pattern, resolve }) => {
       const match = this.stdout.match(pattern);
-      if (match) resolve(match);
-      else if (closed) resolve(null as unknown as RegExpMatchArray);
-      return match === null && !closed;
+      if (match !== null || this.#closed) resolve(match);
+      return match === null && !this.#closed;
     });
   }
 
-  /** Resolves when stdout matches `pattern`; throws if the process ends first. */
+  /**
+   * Resolves when stdout matches `pattern`; throws if the process ends
+   * first, or after `timeoutMs` (a generous bound: it only ends a test that
+   * would otherwise hang).
+   */
   async waitFor(pattern: RegExp, timeoutMs = 30_000): Promise<RegExpMatchArray> {
+    let timer: ReturnType<typeof setTimeout> | undefined;
     const found = await new Promise<RegExpMatchArray | null>((resolve) => {
       this.#waiters.push({ pattern, resolve });
-      this.#check(this.child.exitCode !== null || this.child.signalCode !== null);
-      setTimeout(() => resolve(null), timeoutMs);
+      this.#check();
+      timer = setTimeout(() => resolve(null), timeoutMs);
     });
+    clearTimeout(timer);
     if (found === null) {
       throw new Error(
         `no ${pattern} in the output\nstdout: ${this.stdout}\nstderr: ${this.stderr}`,
@@ -111,18 +122,60 @@ export class Running {
   async interrupt(signal: "SIGINT" | "SIGTERM" | "SIGKILL" = "SIGINT"): Promise<ProcessResult> {
     // process.kill, not child.kill: Deno's child.kill reports the signal it
     // sent as the outcome even when the child handles it and exits 130.
-    if (this.child.exitCode === null && this.child.signalCode === null) {
+    if (!this.#closed && this.child.exitCode === null && this.child.signalCode === null) {
       process.kill(this.child.pid!, signal);
     }
     return await this.done;
   }
+
+  /**
+   * Stops the process if it still runs, with SIGTERM so that it removes
+   * what it created (the 60 s limit above still ends one that hangs).
+   */
+  [Symbol.dispose](): void {
+    if (!this.#closed && this.child.exitCode === null && this.child.signalCode === null) {
+      process.kill(this.child.pid!, "SIGTERM");
+    }
+  }
+}
+
+/** The keys of the System V segments and queues that exist now. */
+function keysInUse(): Set<number> {
+  const keys = new Set<number>();
+  for (const table of ["/proc/sysvipc/shm", "/proc/sysvipc/msg"]) {
+    const lines = readFileSync(table, "utf8").trim().split("\n").slice(1);
+    for (const line of lines) keys.add(Number(line.trim().split(/\s+/)[0]) >>> 0);
+  }
+  return keys;
+}
+
+/**
+ * How many processes have the System V segment with `key` attached
+ * (`nattch` of /proc/sysvipc/shm), or null when there is no such segment.
+ */
+export function attachCount(key: number): number | null {
+  const lines = readFileSync("/proc/sysvipc/shm", "utf8").trim().split("\n").slice(1);
+  for (const line of lines) {
+    const [k, , , , , , nattch] = line.trim().split(/\s+/);
+    if (Number(k) >>> 0 === key >>> 0) return Number(nattch);
+  }
+  return null;
 }
 
 let keySeq = 0;
-/** A System V key no other test process uses (pid-derived). */
+/**
+ * A System V key no other test process uses: pid-derived, and skipping any
+ * key a segment or queue already has (left by a killed run, or by a process
+ * whose pid shares our low 16 bits), since an example would attach to it
+ * instead of creating its own.
+ */
 export function uniqueKey(): number {
-  keySeq += 1;
-  return 0x4b000000 + ((process.pid & 0xffff) << 8) + keySeq;
+  const taken = keysInUse();
+  for (;;) {
+    keySeq += 1;
+    const key = 0x4b000000 + ((process.pid & 0xffff) << 8) + (keySeq & 0xff);
+    if (!taken.has(key)) return key;
+  }
 }
 
 /** Entries of /dev/shm whose name contains `label` (objects and `sem.` files). */
@@ -170,7 +223,7 @@ export function assertOneLineError(
 
 /** Checks `--help` of an example: exit 0, the summary and usage on stdout. */
 export async function assertHelp(runtime: Runtime, name: string): Promise<void> {
-  const result = await runExample(runtime, name, ["--help"]);
+  const result = await run(runtime, name, ["--help"]);
   assertExit(result, 0, `${name} --help`);
   assert.match(result.stdout, new RegExp(`^${name}: `));
   assert.match(result.stdout, new RegExp(`usage: ${name}`));
@@ -178,6 +231,22 @@ export async function assertHelp(runtime: Runtime, name: string): Promise<void> 
   const flags = declaredDenoFlags(name).join(" ");
   assert.ok(result.stdout.includes(`deno run ${flags} examples/${name}.ts`), result.stdout);
 }
+
+/** Starts an example; see {@linkcode Running}. */
+export function start(
+  runtime: Runtime,
+  name: string,
+  args: readonly string[],
+  stdin?: string,
+): Running {
+  return new Running(runtime, name, args, stdin);
+}
+
+/** The examples: every examples/NAME.ts but the `_` helpers. */
+export const EXAMPLES: readonly string[] = readdirSync(path.join(ROOT, "examples"))
+  .filter((file) => file.endsWith(".ts") && !file.startsWith("_"))
+  .map((file) => file.slice(0, -".ts".length))
+  .sort();
 
 /** The other runtime. */
 export function other(runtime: Runtime): Runtime {

@@ -10,16 +10,7 @@ import process from "node:process";
 import path from "node:path";
 import { SysVSharedMemory } from "../mod.ts";
 import { compileC, ROOT, runCommand, RUNTIMES } from "./_helpers.ts";
-import {
-  assertClean,
-  assertExit,
-  assertHelp,
-  assertOneLineError,
-  other,
-  runExample,
-  Running,
-  uniqueKey,
-} from "./examples_helpers.ts";
+import * as ex from "./examples_helpers.ts";
 
 // The seed notes live beside the repository, not in it (their C is the
 // docs', not ours); SHMKIT_SEEDS points elsewhere. Without them the two
@@ -63,68 +54,62 @@ function removeSegment(key: number): void {
   } catch { /* already gone */ }
 }
 
-test("--help of shm1 and shm2 in both runtimes", async () => {
-  await Promise.all(RUNTIMES.flatMap((rt) => ["shm1", "shm2"].map((n) => assertHelp(rt, n))));
-});
-
 for (const runtime of RUNTIMES) {
-  const peer = other(runtime);
+  const peer = ex.other(runtime);
 
   test(`${runtime} shm1 reads what ${peer} shm2 writes from a pipe; the reader removes the segment`, async () => {
-    const key = uniqueKey();
-    const reader = new Running(runtime, "shm1", ["--key", String(key)]);
+    const key = ex.uniqueKey();
+    using reader = ex.start(runtime, "shm1", ["--key", String(key)]);
     try {
       await reader.waitFor(/Memory attached at key/);
-      const writer = await runExample(peer, "shm2", ["--key", String(key)], {
+      const writer = await ex.run(peer, "shm2", ["--key", String(key)], {
         stdin: "hello\nshared memory\nend\nnever read\n",
       });
-      assertExit(writer, 0, "shm2");
+      ex.assertExit(writer, 0, "shm2");
       assert.match(writer.stdout, /shm2: 3 texts written\n$/);
       const done = await reader.done;
-      assertExit(done, 0, "shm1");
+      ex.assertExit(done, 0, "shm1");
       assert.match(
         done.stdout,
         /You wrote: hello\nYou wrote: shared memory\nYou wrote: end\nshm1: 3 texts read, segment removed\n$/,
       );
-      await assertClean({ key });
+      await ex.assertClean({ key });
     } finally {
-      reader.child.kill("SIGKILL");
       removeSegment(key);
     }
   });
 
   test(`${runtime} shm2 started first keeps its text for a later ${peer} shm1; end of input sends "end"`, async () => {
-    const key = uniqueKey();
-    const writer = new Running(runtime, "shm2", ["--key", String(key)], "first\nsecond");
+    const key = ex.uniqueKey();
+    using writer = ex.start(runtime, "shm2", ["--key", String(key)], "first\nsecond");
     try {
       await writer.waitFor(/Memory attached at key/);
-      const reader = await runExample(peer, "shm1", ["--key", String(key)]);
-      assertExit(reader, 0, "shm1");
+      const reader = await ex.run(peer, "shm1", ["--key", String(key)]);
+      ex.assertExit(reader, 0, "shm1");
       assert.match(reader.stdout, /You wrote: first\nYou wrote: second\nYou wrote: end\n/);
       const done = await writer.done;
-      assertExit(done, 0, "shm2");
+      ex.assertExit(done, 0, "shm2");
       assert.match(done.stdout, /3 texts written \(the last an "end" for end of input\)/);
-      await assertClean({ key });
+      await ex.assertClean({ key });
     } finally {
-      writer.child.kill("SIGKILL");
       removeSegment(key);
     }
   });
 
   test(`${runtime} shm1 and shm2 refuse bad input; create 0600 unless --mode; SIGINT removes what they created`, async () => {
-    const key = uniqueKey();
+    const key = ex.uniqueKey();
     const [badKey, badDelay, badMode] = await Promise.all([
-      runExample(runtime, "shm1", ["--key", "12x"]),
-      runExample(runtime, "shm1", ["--delay", "-1"]),
-      runExample(runtime, "shm2", ["--mode", "0689"]),
+      ex.run(runtime, "shm1", ["--key", "12x"]),
+      ex.run(runtime, "shm1", ["--delay", "-1"]),
+      ex.run(runtime, "shm2", ["--mode", "0689"]),
     ]);
-    assertOneLineError(badKey, 2, /^shm1: --key must be an integer, got "12x"/);
-    assertOneLineError(badDelay, 2, /^shm1: --delay must be a number at least 0, got -1/);
-    assertOneLineError(badMode, 2, /^shm2: --mode must be octal permission bits, got "0689"/);
+    ex.assertOneLineError(badKey, 2, /^shm1: --key must be an integer, got "12x"/);
+    ex.assertOneLineError(badDelay, 2, /^shm1: --delay must be a number at least 0, got -1/);
+    ex.assertOneLineError(badMode, 2, /^shm2: --mode must be octal permission bits, got "0689"/);
     // Private to this user unless --mode says otherwise (the docs' C uses 0666).
     for (const [name, mode] of [["shm1", undefined], ["shm2", "0640"]] as const) {
       // shm2 waits for its input; shm1 for a text.
-      const waiting = new Running(
+      using waiting = ex.start(
         runtime,
         name,
         ["--key", String(key), ...(mode ? ["--mode", mode] : [])],
@@ -132,65 +117,62 @@ for (const runtime of RUNTIMES) {
       );
       try {
         await waiting.waitFor(/Memory attached at key/);
-        assert.equal(await ipcsCount(key), 1);
+        assert.equal(ex.attachCount(key), 1);
         const seg = SysVSharedMemory.open(key);
         const perms = seg.stat().mode;
         seg.detach();
         assert.equal(perms.toString(8), mode?.slice(1) ?? "600", `${name} --mode ${mode}`);
         const stopped = await waiting.interrupt("SIGINT");
-        assertExit(stopped, 130, `interrupted ${name}`);
-        await assertClean({ key });
+        ex.assertExit(stopped, 130, `interrupted ${name}`);
+        await ex.assertClean({ key });
       } finally {
-        waiting.child.kill("SIGKILL");
         removeSegment(key);
       }
     }
   });
 
   test(`the docs' shm2.c drives ${runtime} shm1`, { skip: NO_SEED }, async () => {
-    const key = uniqueKey();
+    const key = ex.uniqueKey();
     const cWriter = await compileSeed("shm2", key);
-    const reader = new Running(runtime, "shm1", ["--key", String(key)]);
+    using reader = ex.start(runtime, "shm1", ["--key", String(key)]);
     try {
       await reader.waitFor(/Memory attached at key/);
       const c = await runCommand(cWriter, [], { stdin: "hello from C\nend\n", timeoutMs: 20_000 });
-      assertExit(c, 0, "shm2.c");
+      ex.assertExit(c, 0, "shm2.c");
       const done = await reader.done;
-      assertExit(done, 0, "shm1");
+      ex.assertExit(done, 0, "shm1");
       assert.match(done.stdout, /You wrote: hello from C\nYou wrote: end\nshm1: 2 texts read/);
-      await assertClean({ key });
+      await ex.assertClean({ key });
     } finally {
-      reader.child.kill("SIGKILL");
       removeSegment(key);
     }
   });
 
   test(`${runtime} shm2 drives the docs' shm1.c`, { skip: NO_SEED }, async () => {
-    const key = uniqueKey();
+    const key = ex.uniqueKey();
     const cReader = await compileSeed("shm1", key);
     const reader = runCommand(cReader, [], { timeoutMs: 20_000 });
     try {
-      // shm1.c creates the segment; shm2 attaches to it.
-      for (let i = 0; i < 100 && (await ipcsCount(key)) === 0; i++) {
-        await new Promise((resolve) => setTimeout(resolve, 20));
+      // shm1.c creates the segment, attaches, then clears written_by_you:
+      // shm2 must come after that, or its first text is wiped. Waiting for
+      // the attach (a bound, not a pause) leaves a window of one buffered
+      // printf, far shorter than a runtime's start.
+      const deadline = performance.now() + 20_000;
+      while (!ex.attachCount(key) && performance.now() < deadline) {
+        await new Promise((resolve) => setTimeout(resolve, 10));
       }
-      const writer = await runExample(runtime, "shm2", ["--key", String(key)], {
+      assert.equal(ex.attachCount(key), 1, "shm1.c attached its segment");
+      const writer = await ex.run(runtime, "shm2", ["--key", String(key)], {
         stdin: "hello from TS\nend\n",
       });
-      assertExit(writer, 0, "shm2");
+      ex.assertExit(writer, 0, "shm2");
       const c = await reader;
-      assertExit(c, 0, "shm1.c");
+      ex.assertExit(c, 0, "shm1.c");
       assert.match(c.stdout, /You wrote:hello from TS\nYou wrote:end\n/);
     } finally {
       // The seed's shm1.c only detaches; the segment is the test's to remove.
       removeSegment(key);
-      await assertClean({ key });
+      await ex.assertClean({ key });
     }
   });
-}
-
-async function ipcsCount(key: number): Promise<number> {
-  const hex = "0x" + (key >>> 0).toString(16).padStart(8, "0");
-  const out = await runCommand("ipcs", ["-m"]);
-  return out.stdout.split("\n").filter((l) => l.startsWith(hex)).length;
 }
