@@ -218,6 +218,10 @@ export class Flag {
   /**
    * Blocks this thread until the flag holds `value`, or `timeoutMs` passes.
    *
+   * A waiter sees the values the flag holds when it looks: a value set and
+   * replaced again before the waiter ran can be missed. To count events,
+   * use a {@linkcode Semaphore}.
+   *
    * @param value The value to wait for.
    * @param timeoutMs Milliseconds at most; default `Infinity`. 0 only checks.
    * @returns True when the flag holds `value`; false on timeout, which never
@@ -253,6 +257,9 @@ export class Flag {
    *
    * @param value The value to wait for.
    * @param options `timeout` in ms (default `Infinity`) and `signal`.
+   * @throws {TypeError|RangeError} On a bad value or options (as a rejection).
+   * @throws {ClosedError} As a rejection once the region is closed, also
+   *   while the wait is pending (noticed within `Flag.noticeMs`).
    *
    * @example
    * ```ts

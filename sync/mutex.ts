@@ -432,6 +432,13 @@ export class Mutex {
    *
    * @param options `timeout` in ms (default `Infinity`) and `signal`.
    * @returns A guard.
+   * @throws {TypeError|RangeError} On bad options (as a rejection).
+   * @throws {ErrnoError} `EDEADLK` (as a rejection) if this thread holds
+   *   the lock, also when another async task of this thread took it (the
+   *   lock belongs to the thread): serialize the tasks of one thread
+   *   yourself.
+   * @throws {ClosedError} As a rejection once the region is closed, also
+   *   while the wait is pending (noticed within 100 ms).
    *
    * @example
    * ```ts
