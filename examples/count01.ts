@@ -15,7 +15,8 @@
 import process from "node:process";
 import { unlinkSync } from "node:fs";
 import { i32, MappedFile, NamedSemaphore, struct } from "../mod.ts";
-import { acquire, breathe, type Child, main, spawnSelf } from "./_cli.ts";
+import { main } from "./_cli.ts";
+import { COUNT_OPTIONS, countTogether, LOOPS } from "./_count.ts";
 
 const spec = {
   name: "count01",
@@ -26,24 +27,23 @@ const spec = {
 (they must not exist) and removed at exit, also on Ctrl-C, unless --keep.`,
   denoFlags: "--allow-write --allow-run",
   positionals: {
-    loops: { kind: "integer", help: "increments by each process", default: 1000, min: 0 },
+    loops: LOOPS,
   },
   options: {
     file: { kind: "string", help: "the file that holds the counter", placeholder: "PATH" },
     sem: { kind: "string", help: "the named semaphore", placeholder: "NAME" },
-    quiet: { kind: "boolean", short: "q", help: "print only the final line" },
     keep: { kind: "boolean", help: "leave the file and the semaphore in place" },
-    child: { kind: "boolean", help: "run as the child", hidden: true },
+    ...COUNT_OPTIONS,
   },
 } as const;
 
 /** The docs' counter: one C int at the start of the file. */
 const Counter = struct({ count: i32 }, { name: "counter" });
 
-await main(spec, async ({ args, cleanup, signal }) => {
+await main(spec, (context) => {
+  const { args, cleanup } = context;
   const path = args.file ?? `/tmp/count01.${process.pid}`;
   const name = args.sem ?? `/count01.${process.pid}`;
-  const who = args.child ? "child" : "parent";
 
   let file: MappedFile;
   let sem: NamedSemaphore;
@@ -60,32 +60,9 @@ await main(spec, async ({ args, cleanup, signal }) => {
   cleanup.defer("unmap the file", () => file.close());
   const counter = args.child ? Counter.at(file) : Counter.init(file);
 
-  let child: Child | undefined;
-  if (!args.child) {
-    const childArgs = [String(args.loops), "--file", path, "--sem", name, "--child"];
-    child = spawnSelf(args.quiet ? [...childArgs, "--quiet"] : childArgs);
-    const started = child;
-    cleanup.defer("stop the child", () => {
-      if (started.running) process.kill(started.pid, "SIGTERM");
-    });
-  }
-
-  for (let i = 0; i < args.loops; i++) {
-    await breathe();
-    await acquire(sem, signal);
-    const value = ++counter.count;
-    if (!args.quiet) console.log(`${who}: ${value}`);
-    sem.post();
-  }
-  if (child === undefined) return;
-
-  const childStatus = await child.exited;
-  const final = counter.count;
-  const expected = 2 * args.loops;
-  console.log(`count01: final value ${final}, expected 2 x ${args.loops} = ${expected}`);
-  if (childStatus !== 0) {
-    console.error(`count01: the child exited with status ${childStatus}`);
-    return 1;
-  }
-  return final === expected ? 0 : 1;
+  return countTogether(spec.name, context, {
+    counter,
+    lock: sem,
+    childArgs: ["--file", path, "--sem", name],
+  });
 });

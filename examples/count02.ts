@@ -14,7 +14,8 @@
 import process from "node:process";
 import { unlinkSync } from "node:fs";
 import { i32, MappedFile, semaphore, struct } from "../mod.ts";
-import { acquire, breathe, type Child, main, spawnSelf } from "./_cli.ts";
+import { main } from "./_cli.ts";
+import { COUNT_OPTIONS, countTogether, LOOPS } from "./_count.ts";
 
 const spec = {
   name: "count02",
@@ -25,22 +26,21 @@ const spec = {
 created (it must not exist) and removed at exit, also on Ctrl-C, unless --keep.`,
   denoFlags: "--allow-write --allow-run",
   positionals: {
-    loops: { kind: "integer", help: "increments by each process", default: 1000, min: 0 },
+    loops: LOOPS,
   },
   options: {
     file: { kind: "string", help: "the file that holds the struct", placeholder: "PATH" },
-    quiet: { kind: "boolean", short: "q", help: "print only the final line" },
     keep: { kind: "boolean", help: "leave the file in place" },
-    child: { kind: "boolean", help: "run as the child", hidden: true },
+    ...COUNT_OPTIONS,
   },
 } as const;
 
 /** struct shared { sem_t mutex; int count; }, as the docs' count02.c. */
 const Shared = struct({ mutex: semaphore, count: i32 }, { name: "shared" });
 
-await main(spec, async ({ args, cleanup, signal }) => {
+await main(spec, (context) => {
+  const { args, cleanup } = context;
   const path = args.file ?? `/tmp/count02.${process.pid}`;
-  const who = args.child ? "child" : "parent";
 
   let file: MappedFile;
   if (args.child) {
@@ -52,34 +52,10 @@ await main(spec, async ({ args, cleanup, signal }) => {
   cleanup.defer("unmap the file", () => file.close());
   // The parent makes the sem_t (sem_init, process-shared, value 1).
   const shared = args.child ? Shared.at(file) : Shared.init(file, 0, { values: { mutex: 1 } });
-  const sem = shared.mutex;
 
-  let child: Child | undefined;
-  if (!args.child) {
-    const childArgs = [String(args.loops), "--file", path, "--child"];
-    child = spawnSelf(args.quiet ? [...childArgs, "--quiet"] : childArgs);
-    const started = child;
-    cleanup.defer("stop the child", () => {
-      if (started.running) process.kill(started.pid, "SIGTERM");
-    });
-  }
-
-  for (let i = 0; i < args.loops; i++) {
-    await breathe();
-    await acquire(sem, signal);
-    const value = ++shared.count;
-    if (!args.quiet) console.log(`${who}: ${value}`);
-    sem.post();
-  }
-  if (child === undefined) return;
-
-  const childStatus = await child.exited;
-  const final = shared.count;
-  const expected = 2 * args.loops;
-  console.log(`count02: final value ${final}, expected 2 x ${args.loops} = ${expected}`);
-  if (childStatus !== 0) {
-    console.error(`count02: the child exited with status ${childStatus}`);
-    return 1;
-  }
-  return final === expected ? 0 : 1;
+  return countTogether(spec.name, context, {
+    counter: shared,
+    lock: shared.mutex,
+    childArgs: ["--file", path],
+  });
 });
