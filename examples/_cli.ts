@@ -14,6 +14,7 @@ import { type ChildProcess, spawn } from "node:child_process";
 import process from "node:process";
 import { createInterface } from "node:readline";
 import { setImmediate } from "node:timers";
+import { setTimeout as delay } from "node:timers/promises";
 
 /** The runtime running this script. */
 export const RUNTIME: "deno" | "bun" = "Deno" in globalThis ? "deno" : "bun";
@@ -314,18 +315,7 @@ export async function main<S extends Spec>(
 
 /** Resolves after `ms` milliseconds, or rejects when `signal` aborts. */
 export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal?.aborted) return reject(signal.reason);
-    const onAbort = () => {
-      clearTimeout(timer);
-      reject(signal!.reason);
-    };
-    const timer = setTimeout(() => {
-      signal?.removeEventListener("abort", onAbort);
-      resolve();
-    }, ms);
-    signal?.addEventListener("abort", onAbort, { once: true });
-  });
+  return delay(ms, undefined, { signal });
 }
 
 /**
@@ -339,6 +329,29 @@ export async function* stdinLines(): AsyncGenerator<string> {
   } finally {
     lines.close();
   }
+}
+
+/**
+ * The writer's loop of the docs' shm2.c and msg2.c: prompts "Enter some
+ * text: " when standard input is a terminal, passes each line (without its
+ * line end) to `send` until one that starts with "end", and at the end of
+ * input without one sends "end" itself, so that the reader stops. Returns
+ * how many texts were sent and whether the input said "end".
+ */
+export async function sendLines(
+  send: (line: string) => Promise<unknown>,
+): Promise<{ sent: number; ended: boolean }> {
+  const prompt = () => process.stdin.isTTY && process.stdout.write("Enter some text: ");
+  let sent = 0;
+  prompt();
+  for await (const line of stdinLines()) {
+    await send(line);
+    sent += 1;
+    if (line.startsWith("end")) return { sent, ended: true };
+    prompt();
+  }
+  await send("end");
+  return { sent: sent + 1, ended: false };
 }
 
 interface DenoRuntime {

@@ -12,9 +12,8 @@
  *
  * @module
  */
-import process from "node:process";
 import { MessageQueue } from "../mod.ts";
-import { main, modeOption, stdinLines } from "./_cli.ts";
+import { main, modeOption, sendLines } from "./_cli.ts";
 
 const spec = {
   name: "msg2",
@@ -36,23 +35,9 @@ await main(spec, async ({ args, cleanup, signal }) => {
   if (queue.created) {
     cleanup.defer("remove the message queue", () => handedOver || queue.remove());
   }
-  const prompt = () => process.stdin.isTTY && process.stdout.write("Enter some text: ");
-  let sent = 0;
-  let ended = false;
-  prompt();
-  for await (const line of stdinLines()) {
-    await queue.sendAsync(args.type, `${line}\n\0`, { signal });
-    sent += 1;
-    if (line.startsWith("end")) {
-      ended = true;
-      break;
-    }
-    prompt();
-  }
-  if (!ended) {
-    await queue.sendAsync(args.type, "end\n\0", { signal });
-    sent += 1;
-  }
+  const { sent, ended } = await sendLines((line) =>
+    queue.sendAsync(args.type, `${line}\n\0`, { signal })
+  );
   handedOver = true;
   console.log(`msg2: ${sent} messages sent${ended ? "" : ' (the last an "end" for end of input)'}`);
 });

@@ -13,8 +13,7 @@
  *
  * @module
  */
-import process from "node:process";
-import { main, modeOption, stdinLines } from "./_cli.ts";
+import { main, modeOption, sendLines } from "./_cli.ts";
 import { attachOrCreate, removeQuietly, SharedUse, SHM_KEY } from "./_shm_com.ts";
 
 const spec = {
@@ -40,28 +39,11 @@ await main(spec, async ({ args, cleanup, signal }) => {
   const flag = shared.writtenByYou;
   console.log(`Memory attached at key ${args.key}, id ${seg.id}`);
 
-  const prompt = () => process.stdin.isTTY && process.stdout.write("Enter some text: ");
-  const send = async (line: string) => {
+  const { sent, ended } = await sendLines(async (line) => {
     await flag.waitForAsync(0, { signal });
     shared.someText = `${line}\n`;
     flag.set(1);
-  };
-  let sent = 0;
-  let ended = false;
-  prompt();
-  for await (const line of stdinLines()) {
-    await send(line);
-    sent += 1;
-    if (line.startsWith("end")) {
-      ended = true;
-      break;
-    }
-    prompt();
-  }
-  if (!ended) {
-    await send("end");
-    sent += 1;
-  }
+  });
   if (seg.created) {
     // Leave only once the reader took "end", so that removing is safe.
     await flag.waitForAsync(0, { signal });
