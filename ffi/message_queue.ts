@@ -27,7 +27,7 @@ const encoder = new TextEncoder();
 /**
  * Options for {@linkcode MessageQueue.create}.
  *
- * @example
+ * @example A queue others in the group may read
  * ```ts
  * import { IPC_PRIVATE, MessageQueue, type MessageQueueCreateOptions } from "./mod.ts";
  * const options: MessageQueueCreateOptions = { mode: 0o640, exclusive: true };
@@ -48,7 +48,7 @@ export interface MessageQueueCreateOptions {
 /**
  * Options for {@linkcode MessageQueue.send}.
  *
- * @example
+ * @example Sending without blocking
  * ```ts
  * import { IPC_PRIVATE, MessageQueue, type MessageSendOptions } from "./mod.ts";
  * const queue = MessageQueue.create(IPC_PRIVATE);
@@ -68,7 +68,7 @@ export interface MessageSendOptions {
 /**
  * Options for {@linkcode MessageQueue.receive}.
  *
- * @example
+ * @example Taking at most 4 bytes of a type-2 message
  * ```ts
  * import { IPC_PRIVATE, MessageQueue, type MessageReceiveOptions } from "./mod.ts";
  * const queue = MessageQueue.create(IPC_PRIVATE);
@@ -102,7 +102,7 @@ export interface MessageReceiveOptions {
 /**
  * Options for {@linkcode MessageQueue.receiveAsync}.
  *
- * @example
+ * @example Waiting at most 20 ms
  * ```ts
  * import { IPC_PRIVATE, MessageQueue, type MessageReceiveAsyncOptions } from "./mod.ts";
  * const queue = MessageQueue.create(IPC_PRIVATE);
@@ -127,7 +127,7 @@ export interface MessageReceiveAsyncOptions {
 /**
  * Options for {@linkcode MessageQueue.sendAsync}.
  *
- * @example
+ * @example A send bounded in time and abortable
  * ```ts
  * import { IPC_PRIVATE, MessageQueue, type MessageSendAsyncOptions } from "./mod.ts";
  * const queue = MessageQueue.create(IPC_PRIVATE);
@@ -146,7 +146,7 @@ export interface MessageSendAsyncOptions {
 /**
  * One message taken from a queue.
  *
- * @example
+ * @example Its type and its bytes
  * ```ts
  * import { IPC_PRIVATE, type Message, MessageQueue } from "./mod.ts";
  * const queue = MessageQueue.create(IPC_PRIVATE);
@@ -166,7 +166,7 @@ export interface Message {
 /**
  * What `msgctl(IPC_STAT)` reports about a queue.
  *
- * @example
+ * @example A new queue's status
  * ```ts
  * import { IPC_PRIVATE, MessageQueue, type MessageQueueStat } from "./mod.ts";
  * const queue = MessageQueue.create(IPC_PRIVATE);
@@ -196,11 +196,13 @@ export interface MessageQueueStat {
   changeTime: Date;
   /** Permission bits. */
   mode: number;
-  /** Owner's uid and gid. */
+  /** Owner's user id. */
   uid: number;
+  /** Owner's group id. */
   gid: number;
-  /** Creator's uid and gid. */
+  /** Creator's user id. */
   cuid: number;
+  /** Creator's group id. */
   cgid: number;
 }
 
@@ -343,7 +345,7 @@ export class MessageQueue {
    * @throws {ErrnoError} `EEXIST` if the key is taken and `exclusive`;
    *   `ENOSPC` when the system has no queues left.
    *
-   * @example
+   * @example A queue for a key of its own
    * ```ts
    * import { MessageQueue } from "./mod.ts";
    * const key = 0x5eed0000 + (Date.now() % 0xffff);
@@ -382,10 +384,13 @@ export class MessageQueue {
   /**
    * Opens the existing queue with `key`.
    *
+   * @param key The key it was created with.
+   * @returns The queue, with `created` false.
+   * @throws {TypeError|RangeError} On a bad key.
    * @throws {RangeError} For `IPC_PRIVATE`, which names no existing queue.
    * @throws {ErrnoError} `ENOENT` if no queue has the key.
    *
-   * @example
+   * @example Opening a queue another process made
    * ```ts
    * import { MessageQueue } from "./mod.ts";
    * const key = 0x5eed0000 + (Date.now() % 0xffff);
@@ -411,9 +416,12 @@ export class MessageQueue {
    * Uses a queue by its id, e.g. an `IPC_PRIVATE` queue whose id a parent
    * passed to this process.
    *
+   * @param id The queue id (msqid), as `id` gives it.
+   * @returns The queue, with its key read back (IPC_STAT).
+   * @throws {TypeError|RangeError} On a bad id.
    * @throws {ErrnoError} `EINVAL` if no queue has that id.
    *
-   * @example
+   * @example Using a queue by its id
    * ```ts
    * import { IPC_PRIVATE, MessageQueue } from "./mod.ts";
    * const queue = MessageQueue.create(IPC_PRIVATE);
@@ -432,7 +440,7 @@ export class MessageQueue {
   /**
    * The queue id (msqid), valid in every process.
    *
-   * @example
+   * @example Passing the id to another process
    * ```ts
    * import { IPC_PRIVATE, MessageQueue } from "./mod.ts";
    * const queue = MessageQueue.create(IPC_PRIVATE);
@@ -447,7 +455,7 @@ export class MessageQueue {
   /**
    * The key it was created or opened with.
    *
-   * @example
+   * @example A private queue's key
    * ```ts
    * import { IPC_PRIVATE, MessageQueue } from "./mod.ts";
    * const queue = MessageQueue.create(IPC_PRIVATE);
@@ -462,7 +470,7 @@ export class MessageQueue {
   /**
    * True if this object's `create` call made the queue.
    *
-   * @example
+   * @example Only the first of two calls creates
    * ```ts
    * import { MessageQueue } from "./mod.ts";
    * const key = 0x5eed0000 + (Date.now() % 0xffff);
@@ -492,7 +500,7 @@ export class MessageQueue {
    * @throws {ErrnoError} `EINVAL` for a body over msgmax or a removed
    *   queue; `EIDRM` if the queue is removed while waiting.
    *
-   * @example
+   * @example Sending bytes
    * ```ts
    * import { IPC_PRIVATE, MessageQueue } from "./mod.ts";
    * const queue = MessageQueue.create(IPC_PRIVATE);
@@ -513,10 +521,14 @@ export class MessageQueue {
    * retries (IPC_NOWAIT) with a back-off of at most 20 ms, because a System V
    * queue offers nothing to wait on asynchronously.
    *
+   * @param type A positive integer the receiver can select on.
+   * @param data The body: bytes, or text to encode as UTF-8.
+   * @param options `timeout` (default: none), `signal`.
    * @returns True when queued; false when `timeout` passed first.
+   * @throws {TypeError|RangeError} On a bad type, body or option.
    * @throws {DOMException|unknown} The signal's reason when it aborts.
    *
-   * @example
+   * @example Sending while the event loop runs
    * ```ts
    * import { IPC_PRIVATE, MessageQueue } from "./mod.ts";
    * const queue = MessageQueue.create(IPC_PRIVATE);
@@ -578,11 +590,13 @@ export class MessageQueue {
    * matches it retries (IPC_NOWAIT) with a back-off of at most 20 ms, so a
    * message is seen at most about 20 ms after it is sent.
    *
+   * @param options `type`, `maxBytes` and `truncate` as for `receive`,
+   *   `timeout` (default: none), `signal`.
    * @returns The message, or null when `timeout` passed first.
    * @throws {DOMException|unknown} The signal's reason when it aborts.
    * @throws {ErrnoError} As `receive`.
    *
-   * @example
+   * @example Waiting for a message sent later
    * ```ts
    * import { IPC_PRIVATE, MessageQueue } from "./mod.ts";
    * const queue = MessageQueue.create(IPC_PRIVATE);
@@ -607,9 +621,10 @@ export class MessageQueue {
   /**
    * Reads the queue's status (IPC_STAT): how many messages and bytes wait.
    *
+   * @returns The status, read now.
    * @throws {ErrnoError} `EINVAL` once the queue is removed.
    *
-   * @example
+   * @example Counting what waits in the queue
    * ```ts
    * import { IPC_PRIVATE, MessageQueue } from "./mod.ts";
    * const queue = MessageQueue.create(IPC_PRIVATE);
@@ -629,7 +644,7 @@ export class MessageQueue {
    *
    * @throws {ErrnoError} `EINVAL` if it was already removed.
    *
-   * @example
+   * @example Removing a queue
    * ```ts
    * import { IPC_PRIVATE, MessageQueue } from "./mod.ts";
    * const queue = MessageQueue.create(IPC_PRIVATE);
