@@ -85,18 +85,29 @@ async function finished(proc) {
   return proc.stdout;
 }
 
-function cleanUp() {
-  for (const child of running) child.kill("SIGTERM");
+/**
+ * Stops what still runs (SIGTERM: the examples remove their objects on it),
+ * waits for it to end (SIGKILL after 5 s), then removes any object left.
+ * Returns how many processes it stopped and the names it removed.
+ */
+async function cleanUp() {
+  const children = [...running];
+  const ended = children.map((child) => new Promise((resolve) => child.once("close", resolve)));
+  for (const child of children) child.kill("SIGTERM");
+  let timer;
+  const late = new Promise((resolve) => (timer = setTimeout(resolve, 5000)));
+  await Promise.race([Promise.all(ended), late]);
+  clearTimeout(timer);
+  for (const child of running) child.kill("SIGKILL");
+  const removed = [];
   for (const name of names) {
     const file = `/dev/shm${name}`;
-    if (existsSync(file)) rmSync(file); // what shm_unlink does on Linux
+    if (!existsSync(file)) continue;
+    // What shm_unlink does on Linux; force: an example may remove it first.
+    rmSync(file, { force: true });
+    removed.push(name);
   }
-}
-for (const signal of ["SIGINT", "SIGTERM"]) {
-  process.on(signal, () => {
-    cleanUp();
-    process.exit(130);
-  });
+  return { stopped: children.length, removed };
 }
 
 const fmt = (n) => n.toLocaleString("en-US");
@@ -158,9 +169,10 @@ async function messages() {
   return { name, elapsed, received, dropped, sent, per };
 }
 
-const t0 = performance.now();
-let ok = true;
-try {
+/** Runs both parts, printing each summary; true when every number is exact. */
+async function runDemo() {
+  const t0 = performance.now();
+  let ok = true;
   console.log("shmkit demo: Deno and Bun processes sharing memory through libc\n");
 
   const c = await counter();
@@ -217,10 +229,26 @@ try {
       left.length === 0 ? "nothing" : left.join(", ")
     }`,
   );
-} catch (error) {
-  ok = false;
-  console.error(`demo failed: ${error.message}`);
-} finally {
-  cleanUp();
+  return ok;
 }
-process.exit(ok ? 0 : 1);
+
+// The run ends with its result, or earlier on Ctrl-C, SIGTERM or the time
+// limit; either way everything is stopped and removed before the exit.
+const LIMIT_S = 120; // a minute is plenty even on a loaded machine
+const interrupted = new Promise((resolve) => {
+  for (const [signal, status] of [["SIGINT", 130], ["SIGTERM", 143]]) {
+    process.on(signal, () => resolve({ why: `interrupted by ${signal}`, status }));
+  }
+  setTimeout(() => resolve({ why: `no result after ${LIMIT_S} s`, status: 1 }), LIMIT_S * 1000)
+    .unref();
+});
+const work = runDemo().then((ok) => ({ ok }), (error) => ({ error }));
+const outcome = await Promise.race([work, interrupted]);
+const { stopped, removed } = await cleanUp();
+if ("status" in outcome) {
+  const what = removed.length > 0 ? removed.join(", ") : "nothing (none left)";
+  console.error(`demo: ${outcome.why}; stopped ${stopped} processes, removed ${what}`);
+  process.exit(outcome.status);
+}
+if ("error" in outcome) console.error(`demo failed: ${outcome.error.message}`);
+process.exit(outcome.ok ? 0 : 1);
