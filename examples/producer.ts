@@ -47,6 +47,12 @@ await main(spec, async ({ args, cleanup, signal }) => {
   control.producers += 1;
   mutex.post();
 
+  // Between taking a free slot and filling it, the slot is ours alone: if
+  // Ctrl-C comes while we wait for the mutex, give it back, or the region
+  // would have one slot fewer for good.
+  let slotTaken = false;
+  cleanup.defer("give back the free slot", () => slotTaken && nempty.post());
+
   let stored = 0;
   let dropped = 0;
   for (let i = 0; i < args.count; i++) {
@@ -61,11 +67,13 @@ await main(spec, async ({ args, cleanup, signal }) => {
       dropped += 1;
       continue;
     }
+    slotTaken = true;
     await acquire(mutex, signal);
     slots[control.nput] = text;
     control.nput = (control.nput + 1) % slots.length;
     control.sent += 1;
     mutex.post();
+    slotTaken = false;
     nstored.post();
     stored += 1;
   }

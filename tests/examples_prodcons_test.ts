@@ -5,6 +5,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { SharedMemory } from "../mod.ts";
+import { Control } from "../examples/_prodcons.ts";
 import { RUNTIMES, uniqueName } from "./_helpers.ts";
 import * as ex from "./examples_helpers.ts";
 
@@ -17,6 +18,15 @@ function account(stdout: string) {
   assert.ok(m, `a summary line in: ${stdout.slice(-300)}`);
   const [received, dropped, sent, producers] = m.slice(1).map(Number);
   return { received, dropped, sent, producers };
+}
+
+/** Polls `done` every 5 ms until it is true; fails after 20 s. */
+async function until(done: () => boolean, what: string): Promise<void> {
+  const deadline = performance.now() + 20_000;
+  while (!done()) {
+    assert.ok(performance.now() < deadline, `timed out waiting until ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
 }
 
 for (const runtime of RUNTIMES) {
@@ -84,6 +94,34 @@ for (const runtime of RUNTIMES) {
       "consumer: received 20 + dropped 0 = sent 20 (1 producers)\n",
     );
     await ex.assertClean({ label: name.slice(1) });
+  });
+
+  test(`${runtime} producer interrupted while it waits for the mutex gives its free slot back`, async () => {
+    const name = uniqueName("prodslot");
+    using consumer = ex.start(peer, "consumer", ["--name", name, "--slots=4", "-q"]);
+    await consumer.waitFor(/ready on /);
+    using shm = SharedMemory.open(name);
+    const control = Control.attach(shm, 0, { header: true });
+    const { mutex, nempty } = control;
+    using producer = ex.start(runtime, "producer", ["3", "--name", name, "--delay=100"]);
+    await until(() => control.producers === 1, "the producer registered");
+    // Holding the mutex, the test stops every store: the producer's next
+    // message takes a free slot, then waits for the mutex.
+    await until(() => mutex.tryWait(), "the test took the mutex");
+    let held = true;
+    try {
+      const free = nempty.value;
+      await until(() => nempty.value === free - 1, "the producer took a free slot");
+      ex.assertExit(await producer.interrupt("SIGINT"), 130, "interrupted producer");
+      assert.equal(nempty.value, free, "the slot it never filled is free again");
+    } finally {
+      if (held) mutex.post();
+      held = false;
+    }
+    const stopped = await consumer.interrupt("SIGINT");
+    ex.assertExit(stopped, 130, "interrupted consumer");
+    const total = account(stopped.stdout);
+    assert.equal(total.received + total.dropped, total.sent);
   });
 
   test(`${runtime} consumer: Ctrl-C prints the account and removes the region; bad input`, async () => {
