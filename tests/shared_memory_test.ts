@@ -374,10 +374,11 @@ test("1,000 create/close cycles leave descriptors and mappings where they starte
   assert.equal(countFds(), fds, `descriptors leaked: ${fds} before, ${countFds()} after`);
   const ours = mappingLines().filter((l) => l.includes("shmkit-test-cycle"));
   assert.deepEqual(ours, [], "mappings of our objects remain");
-  // The runtime itself maps and unmaps heap pages meanwhile (more under load,
-  // as its GC runs at other moments); 1,000 leaked mappings would stand out.
-  const drift = mappingLines().length - maps;
-  assert.ok(Math.abs(drift) < 100, `the mapping count drifted by ${drift}`);
+  // The runtime itself maps and unmaps heap pages meanwhile (its GC may
+  // release hundreds), so only growth counts: 1,000 leaked mappings would
+  // stand out against this bound.
+  const growth = mappingLines().length - maps;
+  assert.ok(growth < 100, `the mapping count grew by ${growth}`);
 });
 
 test(`the backend in this ${CURRENT} process is the one its runtime provides`, async () => {
