@@ -11,6 +11,7 @@ import path from "node:path";
 import { SysVSharedMemory } from "../mod.ts";
 import { compileC, ROOT, runCommand, RUNTIMES } from "./_helpers.ts";
 import * as ex from "./examples_helpers.ts";
+import { SharedUse } from "../examples/_shm_com.ts";
 
 // The seed notes live beside the repository, not in it (their C is the
 // docs', not ours); SHMKIT_SEEDS points elsewhere. Without them the two
@@ -151,17 +152,20 @@ for (const runtime of RUNTIMES) {
   test(`${runtime} shm2 drives the docs' shm1.c`, { skip: NO_SEED }, async () => {
     const key = ex.uniqueKey();
     const cReader = await compileSeed("shm1", key);
+    // The segment exists already, 0600 as ours are: the docs' 0666 |
+    // IPC_CREAT attaches to it (same user) instead of making a 0666 one.
+    SysVSharedMemory.create(key, SharedUse.byteLength).detach();
     const reader = runCommand(cReader, [], { timeoutMs: 20_000 });
     try {
-      // shm1.c creates the segment, attaches, then clears written_by_you:
-      // shm2 must come after that, or its first text is wiped. Waiting for
-      // the attach (a bound, not a pause) leaves a window of one buffered
-      // printf, far shorter than a runtime's start.
+      // shm1.c attaches, then clears written_by_you: shm2 must come after
+      // that, or its first text is wiped. Waiting for the attach (a bound,
+      // not a pause) leaves a window of one buffered printf, far shorter
+      // than a runtime's start.
       const deadline = performance.now() + 20_000;
       while (!ex.attachCount(key) && performance.now() < deadline) {
         await new Promise((resolve) => setTimeout(resolve, 10));
       }
-      assert.equal(ex.attachCount(key), 1, "shm1.c attached its segment");
+      assert.equal(ex.attachCount(key), 1, "shm1.c attached the segment");
       const writer = await ex.run(runtime, "shm2", ["--key", String(key)], {
         stdin: "hello from TS\nend\n",
       });
@@ -169,6 +173,10 @@ for (const runtime of RUNTIMES) {
       const c = await reader;
       ex.assertExit(c, 0, "shm1.c");
       assert.match(c.stdout, /You wrote:hello from TS\nYou wrote:end\n/);
+      const seg = SysVSharedMemory.open(key);
+      const mode = seg.stat().mode;
+      seg.detach();
+      assert.equal(mode, 0o600);
     } finally {
       // The seed's shm1.c only detaches; the segment is the test's to remove.
       removeSegment(key);

@@ -5,7 +5,7 @@
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { existsSync, unlinkSync } from "node:fs";
+import { existsSync, statSync, unlinkSync } from "node:fs";
 import { MessageQueue, SharedMemory } from "../mod.ts";
 import { RUNTIMES, scratchPath, uniqueName } from "./_helpers.ts";
 import * as ex from "./examples_helpers.ts";
@@ -54,6 +54,7 @@ for (const runtime of RUNTIMES) {
       const created = await ex.run(runtime, "shmcreate", [name, "10000"]);
       ex.assertExit(created, 0, "shmcreate");
       assert.equal(created.stdout, `shmcreate: created ${name}, 10000 bytes\n`);
+      assert.equal(statSync(`/dev/shm${name}`).mode & 0o777, 0o600);
       const wrote = await ex.run(runtime, "shmwrite", [name]);
       ex.assertExit(wrote, 0, "shmwrite");
       assert.match(wrote.stdout, /wrote 10000 bytes of the pattern i % 256/);
