@@ -10,12 +10,17 @@ import { MessageQueue, SharedMemory } from "../mod.ts";
 import { RUNTIMES, scratchPath, uniqueName } from "./_helpers.ts";
 import * as ex from "./examples_helpers.ts";
 
-test("all 16 examples answer --help in both runtimes, showing the Deno flags of their header", async () => {
+test("all 16 examples answer --help (with the Deno flags of their header) and refuse an unknown option, in both runtimes", async () => {
   assert.equal(ex.EXAMPLES.length, 16, ex.EXAMPLES.join(" "));
   // A few at a time: 32 runtimes starting at once only queue up on two cores.
   const pending = RUNTIMES.flatMap((rt) => ex.EXAMPLES.map((name) => [rt, name] as const));
   const worker = async () => {
-    for (let next = pending.shift(); next; next = pending.shift()) await ex.assertHelp(...next);
+    for (let next = pending.shift(); next; next = pending.shift()) {
+      const [runtime, name] = next;
+      await ex.assertHelp(runtime, name);
+      const bad = await ex.run(runtime, name, ["--no-such-option"]);
+      ex.assertOneLineError(bad, 2, new RegExp(`^${name}: unknown option --no-such-option`));
+    }
   };
   await Promise.all([worker(), worker(), worker(), worker()]);
 });
