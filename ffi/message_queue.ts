@@ -12,6 +12,7 @@ import {
   validateMode,
   validateOptions,
 } from "./_validate.ts";
+import { describeKey, validateKey } from "./_sysv.ts";
 
 /** Bytes of the `long mtype` that starts every `struct msgbuf`. */
 const TYPE_BYTES = 8;
@@ -206,15 +207,6 @@ export interface MessageQueueStat {
   cgid: number;
 }
 
-/** key_t is a C int; ftok keys above 2^31 arrive as negative ints. */
-function validateKey(key: unknown): asserts key is number {
-  validateInteger(key, "key", -0x8000_0000, 0xffff_ffff);
-}
-
-function describeKey(key: number): string {
-  return `message queue with key 0x${(key >>> 0).toString(16).padStart(8, "0")}`;
-}
-
 function validateTimeout(timeout: unknown): void {
   if (timeout === undefined) return;
   if (typeof timeout !== "number") {
@@ -362,7 +354,7 @@ export class MessageQueue {
     validateBoolean(options?.exclusive, "options.exclusive");
     const exclusive = options?.exclusive ?? true;
     const cKey = key | 0;
-    const what = describeKey(cKey);
+    const what = describeKey("message queue", cKey);
     const { IPC_CREAT, IPC_EXCL, EEXIST, ENOENT } = platform;
     // Without exclusive, IPC_EXCL is still tried first so that `created`
     // is exact; the loop covers a queue removed between the two calls.
@@ -406,7 +398,7 @@ export class MessageQueue {
     if (cKey === platform.IPC_PRIVATE) {
       throw new RangeError("key must not be IPC_PRIVATE for open(); use attach(id)");
     }
-    const what = describeKey(cKey);
+    const what = describeKey("message queue", cKey);
     const id = libc.msgget(cKey, 0);
     if (id < 0) throw new ErrnoError(errno(), "msgget", `open ${what}`, what);
     return new MessageQueue(id, cKey, false, what);

@@ -16,6 +16,7 @@ import {
   validatePath,
   validateSize,
 } from "./_validate.ts";
+import { describeKey, validateKey } from "./_sysv.ts";
 
 /**
  * The key that always makes a new segment, reachable only through its id
@@ -77,15 +78,6 @@ export interface SysVStat {
   cuid: number;
   /** Creator's gid. */
   cgid: number;
-}
-
-/** key_t is a C int; ftok keys above 2^31 arrive as negative ints. */
-function validateKey(key: unknown): asserts key is number {
-  validateInteger(key, "key", -0x8000_0000, 0xffff_ffff);
-}
-
-function describeKey(key: number): string {
-  return `System V segment with key 0x${(key >>> 0).toString(16).padStart(8, "0")}`;
 }
 
 function statSegment(id: number, what: string): SysVStat {
@@ -206,7 +198,7 @@ export class SysVSharedMemory extends MappedRegion {
     validateBoolean(options?.exclusive, "options.exclusive");
     const exclusive = options?.exclusive ?? true;
     const cKey = key | 0;
-    const what = describeKey(cKey);
+    const what = describeKey("System V segment", cKey);
     const { IPC_CREAT, IPC_EXCL, EEXIST } = platform;
     // IPC_EXCL first even when not exclusive, so that `created` is exact.
     let id = libc.shmget(cKey, BigInt(size), IPC_CREAT | IPC_EXCL | mode);
@@ -250,7 +242,7 @@ export class SysVSharedMemory extends MappedRegion {
     }
     const readOnly = SysVSharedMemory.#readOnlyOption(options);
     const cKey = key | 0;
-    const what = describeKey(cKey);
+    const what = describeKey("System V segment", cKey);
     const id = libc.shmget(cKey, 0n, 0);
     if (id < 0) throw new ErrnoError(errno(), "shmget", `open ${what}`, what);
     return new SysVSharedMemory(id, cKey, readOnly, false, what);
