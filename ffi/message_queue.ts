@@ -12,7 +12,7 @@ import {
   validateMode,
   validateOptions,
 } from "./_validate.ts";
-import { describeKey, validateKey } from "./_sysv.ts";
+import { describeKey, readIpcPerm, readTime, validateKey } from "./_sysv.ts";
 
 /** Bytes of the `long mtype` that starts every `struct msgbuf`. */
 const TYPE_BYTES = 8;
@@ -229,25 +229,16 @@ function statQueue(id: number, what: string): MessageQueueStat {
     throw new ErrnoError(errno(), "msgctl", `read the status of ${what}`, what);
   }
   const v = new DataView(out.buffer);
-  const seconds = (offset: number) => Number(v.getBigInt64(offset, true));
-  const when = (
-    offset: number,
-  ) => (seconds(offset) === 0 ? null : new Date(seconds(offset) * 1000));
   return {
-    key: v.getInt32(0, true),
+    ...readIpcPerm(v),
     messages: Number(v.getBigUint64(platform.MSG_QNUM, true)),
     bytes: Number(v.getBigUint64(platform.MSG_CBYTES, true)),
     maxBytes: Number(v.getBigUint64(platform.MSG_QBYTES, true)),
     lastSendPid: v.getInt32(platform.MSG_LSPID, true),
     lastReceivePid: v.getInt32(platform.MSG_LRPID, true),
-    sendTime: when(platform.MSG_STIME),
-    receiveTime: when(platform.MSG_RTIME),
-    changeTime: new Date(seconds(platform.MSG_CTIME) * 1000),
-    mode: v.getUint16(platform.IPC_PERM_MODE, true) & 0o777,
-    uid: v.getUint32(platform.IPC_PERM_UID, true),
-    gid: v.getUint32(platform.IPC_PERM_GID, true),
-    cuid: v.getUint32(platform.IPC_PERM_CUID, true),
-    cgid: v.getUint32(platform.IPC_PERM_CGID, true),
+    sendTime: readTime(v, platform.MSG_STIME),
+    receiveTime: readTime(v, platform.MSG_RTIME),
+    changeTime: readTime(v, platform.MSG_CTIME) ?? new Date(0),
   };
 }
 

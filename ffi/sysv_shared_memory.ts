@@ -16,7 +16,7 @@ import {
   validatePath,
   validateSize,
 } from "./_validate.ts";
-import { describeKey, validateKey } from "./_sysv.ts";
+import { describeKey, readIpcPerm, readTime, validateKey } from "./_sysv.ts";
 
 /**
  * The key that always makes a new segment, reachable only through its id
@@ -86,24 +86,15 @@ function statSegment(id: number, what: string): SysVStat {
     throw new ErrnoError(errno(), "shmctl", `read the status of ${what}`, what);
   }
   const v = new DataView(out.buffer);
-  const time = (offset: number) => Number(v.getBigInt64(offset, true));
-  const when = (offset: number) => (time(offset) === 0 ? null : new Date(time(offset) * 1000));
   return {
-    key: v.getInt32(0, true),
+    ...readIpcPerm(v),
     size: Number(v.getBigUint64(platform.SHM_SEGSZ, true)),
     attachCount: Number(v.getBigUint64(platform.SHM_NATTCH, true)),
     creatorPid: v.getInt32(platform.SHM_CPID, true),
     lastPid: v.getInt32(platform.SHM_LPID, true),
-    attachTime: when(platform.SHM_ATIME),
-    detachTime: when(platform.SHM_DTIME),
-    changeTime: new Date(time(platform.SHM_CTIME) * 1000),
-    // mode is 16 bits on x86-64 and 32 on aarch64; the permission bits sit
-    // in the low 16 either way (little-endian).
-    mode: v.getUint16(platform.IPC_PERM_MODE, true) & 0o777,
-    uid: v.getUint32(platform.IPC_PERM_UID, true),
-    gid: v.getUint32(platform.IPC_PERM_GID, true),
-    cuid: v.getUint32(platform.IPC_PERM_CUID, true),
-    cgid: v.getUint32(platform.IPC_PERM_CGID, true),
+    attachTime: readTime(v, platform.SHM_ATIME),
+    detachTime: readTime(v, platform.SHM_DTIME),
+    changeTime: readTime(v, platform.SHM_CTIME) ?? new Date(0),
   };
 }
 
