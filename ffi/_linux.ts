@@ -111,10 +111,6 @@ export const LINUX_CONSTANTS = {
   CLOCK_REALTIME: 0,
   CLOCK_MONOTONIC: 1,
 
-  PTHREAD_PROCESS_SHARED: 1,
-  PTHREAD_MUTEX_ERRORCHECK: 2,
-  PTHREAD_MUTEX_ROBUST: 1,
-
   FUTEX_WAIT: 0,
   FUTEX_WAKE: 1,
   FUTEX_WAIT_BITSET: 9,
@@ -147,7 +143,6 @@ export const LINUX_CONSTANTS = {
 
   NAME_MAX: 255,
   PATH_MAX: 4096,
-  PAGE_SIZE_MIN: 4096,
 
   /** struct timespec { time_t tv_sec; long tv_nsec; } on LP64. */
   TIMESPEC_SIZE: 16,

@@ -1,6 +1,6 @@
 /**
  * linux-arm64: constants and struct layouts from the asm-generic headers that
- * aarch64 uses (`asm-generic/stat.h`) and glibc's aarch64 `pthreadtypes-arch.h`.
+ * aarch64 uses (`asm-generic/stat.h`, `asm-generic/unistd.h`).
  *
  * @module
  */
@@ -21,9 +21,6 @@ export const PLATFORM = {
   STAT_UID: 24,
   STAT_GID: 28,
   STAT_SIZE_FIELD: 48,
-  PTHREAD_MUTEXATTR_SIZE: 8,
-  PTHREAD_MUTEX_SIZE: 48,
-  PTHREAD_MUTEX_ALIGN: 8,
   SYS_futex: 98,
   /** futex_waitv(2), Linux 5.16+ (unistd_64.h / asm-generic/unistd.h). */
   SYS_futex_waitv: 449,

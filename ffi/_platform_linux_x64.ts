@@ -1,6 +1,6 @@
 /**
  * linux-x64: constants and struct layouts from glibc's and the kernel's
- * x86-64 headers (`bits/struct_stat.h`, `bits/pthreadtypes-arch.h`).
+ * x86-64 headers (`bits/struct_stat.h`, `asm/unistd_64.h`).
  *
  * @module
  */
@@ -17,9 +17,6 @@ export const PLATFORM = {
   STAT_UID: 28,
   STAT_GID: 32,
   STAT_SIZE_FIELD: 48,
-  PTHREAD_MUTEXATTR_SIZE: 4,
-  PTHREAD_MUTEX_SIZE: 40,
-  PTHREAD_MUTEX_ALIGN: 8,
   SYS_futex: 202,
   /** futex_waitv(2), Linux 5.16+ (unistd_64.h / asm-generic/unistd.h). */
   SYS_futex_waitv: 449,

@@ -119,35 +119,6 @@ export const LIBC_SYMBOLS = {
   // int sem_getvalue(sem_t *sem, int *sval)
   sem_getvalue: { parameters: ["pointer", "buffer"], result: "i32" },
 
-  // int pthread_mutexattr_init(pthread_mutexattr_t *attr)
-  pthread_mutexattr_init: { parameters: ["buffer"], result: "i32" },
-  // int pthread_mutexattr_destroy(pthread_mutexattr_t *attr)
-  pthread_mutexattr_destroy: { parameters: ["buffer"], result: "i32" },
-  // int pthread_mutexattr_setpshared(pthread_mutexattr_t *attr, int pshared)
-  pthread_mutexattr_setpshared: { parameters: ["buffer", "i32"], result: "i32" },
-  // int pthread_mutexattr_setrobust(pthread_mutexattr_t *attr, int robust)
-  pthread_mutexattr_setrobust: { parameters: ["buffer", "i32"], result: "i32" },
-  // int pthread_mutexattr_settype(pthread_mutexattr_t *attr, int type)
-  pthread_mutexattr_settype: { parameters: ["buffer", "i32"], result: "i32" },
-  // int pthread_mutex_init(pthread_mutex_t *m, const pthread_mutexattr_t *attr)
-  pthread_mutex_init: { parameters: ["pointer", "buffer"], result: "i32" },
-  // int pthread_mutex_destroy(pthread_mutex_t *m)
-  pthread_mutex_destroy: { parameters: ["pointer"], result: "i32" },
-  // int pthread_mutex_lock(pthread_mutex_t *m)
-  pthread_mutex_lock: { parameters: ["pointer"], result: "i32", blocking: true },
-  // int pthread_mutex_trylock(pthread_mutex_t *m)
-  pthread_mutex_trylock: { parameters: ["pointer"], result: "i32" },
-  // int pthread_mutex_timedlock(pthread_mutex_t *m, const struct timespec *abs)
-  pthread_mutex_timedlock: {
-    parameters: ["pointer", "buffer"],
-    result: "i32",
-    blocking: true,
-  },
-  // int pthread_mutex_unlock(pthread_mutex_t *m)
-  pthread_mutex_unlock: { parameters: ["pointer"], result: "i32" },
-  // int pthread_mutex_consistent(pthread_mutex_t *m)
-  pthread_mutex_consistent: { parameters: ["pointer"], result: "i32" },
-
   // long syscall(long number, ...): used for futex(2), which glibc does not
   // wrap. Every argument is passed full width, as the variadic callee reads
   // longs: futex(uaddr, op, val, timeout, uaddr2, val3).
@@ -163,8 +134,6 @@ export const LIBC_SYMBOLS = {
   read: { parameters: ["i32", "buffer", "usize"], result: "isize" },
   // int clock_gettime(clockid_t clk, struct timespec *tp)
   clock_gettime: { parameters: ["i32", "buffer"], result: "i32" },
-  // pid_t getpid(void)
-  getpid: { parameters: [], result: "i32" },
   // pid_t gettid(void)
   gettid: { parameters: [], result: "i32" },
 } as const satisfies Record<string, SymbolSpec>;

@@ -42,18 +42,12 @@ const EXPRESSIONS: Record<string, string> = {
   MSG_QBYTES: "offsetof(struct msqid_ds, msg_qbytes)",
   SEM_T_SIZE: "sizeof(sem_t)",
   SEM_T_ALIGN: "_Alignof(sem_t)",
-  PTHREAD_MUTEXATTR_SIZE: "sizeof(pthread_mutexattr_t)",
-  PTHREAD_MUTEX_SIZE: "sizeof(pthread_mutex_t)",
-  PTHREAD_MUTEX_ALIGN: "_Alignof(pthread_mutex_t)",
   STAT_SIZE: "sizeof(struct stat)",
   STAT_MODE: "offsetof(struct stat, st_mode)",
   STAT_UID: "offsetof(struct stat, st_uid)",
   STAT_GID: "offsetof(struct stat, st_gid)",
   STAT_SIZE_FIELD: "offsetof(struct stat, st_size)",
 };
-
-/** Numbers of our own with no C counterpart. */
-const NOT_FROM_C = new Set(["PAGE_SIZE_MIN"]);
 
 const HEADERS = [
   "stddef.h",
@@ -76,7 +70,7 @@ type Platform = Record<string, unknown>;
 
 function cSource(platform: Platform): { source: string; names: string[] } {
   const names = Object.entries(platform)
-    .filter(([name, value]) => typeof value === "number" && !NOT_FROM_C.has(name))
+    .filter(([, value]) => typeof value === "number")
     .map(([name]) => name);
   const lines = HEADERS.map((h) => `#include <${h}>`);
   for (const name of names) {
