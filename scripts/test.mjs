@@ -1,9 +1,14 @@
 #!/usr/bin/env node
 // Runs the whole suite under Deno, then under Bun, and prints one closing
-// line that counts both: "tests: N passed, N failed". Extra arguments are
-// test files or folders (default: tests/).
+// line that counts both: "tests: N passed, N failed, N skipped". Extra
+// arguments are test files or folders (default: tests/).
+//
+// It fails when a runtime ran no test, when the runtimes ran different
+// numbers of tests (every test file runs unchanged under both), when a run
+// left IPC objects or scratch folders behind, and when a runner exits non-zero.
 import { spawn } from "node:child_process";
 import { existsSync, readdirSync, readFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { fileURLToPath } from "node:url";
 import path from "node:path";
 
@@ -23,8 +28,8 @@ const runs = [
       ...files,
     ],
     parse(out) {
-      const m = /\|\s*(\d+) passed[^|]*\|\s*(\d+) failed/.exec(out);
-      return m ? { passed: +m[1], failed: +m[2] } : null;
+      const m = /\|\s*(\d+) passed[^|]*\|\s*(\d+) failed(?:[^|\n]*\|\s*(\d+) ignored)?/.exec(out);
+      return m ? { passed: +m[1], failed: +m[2], skipped: +(m[3] ?? 0) } : null;
     },
   },
   {
@@ -39,7 +44,8 @@ const runs = [
     parse(out) {
       const p = /^\s*(\d+) pass\s*$/m.exec(out);
       const f = /^\s*(\d+) fail\s*$/m.exec(out);
-      return p ? { passed: +p[1], failed: f ? +f[1] : 0 } : null;
+      const k = /^\s*(\d+) skip\s*$/m.exec(out);
+      return p ? { passed: +p[1], failed: f ? +f[1] : 0, skipped: k ? +k[1] : 0 } : null;
     },
   },
 ];
@@ -65,8 +71,9 @@ function run({ command, args }) {
 }
 
 // What the suite must not leave behind: /dev/shm entries (POSIX objects and
-// named semaphores) and System V segments, semaphore sets and queues.
-function ipcObjects() {
+// named semaphores), System V segments, semaphore sets and queues, and the
+// tests' scratch folders.
+function leftovers() {
   const found = new Set(readdirSync("/dev/shm").map((n) => `/dev/shm/${n}`));
   for (const kind of ["shm", "sem", "msg"]) {
     const table = `/proc/sysvipc/${kind}`;
@@ -76,34 +83,50 @@ function ipcObjects() {
       found.add(`System V ${kind} key ${key} id ${id}`);
     }
   }
+  for (const n of readdirSync(tmpdir())) {
+    if (n.startsWith("shmkit-test-")) found.add(path.join(tmpdir(), n));
+  }
   return found;
 }
 
 let passed = 0;
 let failed = 0;
-let broken = false;
+let skipped = 0;
+const problems = [];
+const ran = [];
 for (const r of runs) {
   console.log(`\n=== ${r.runtime}: ${[path.basename(r.command), ...r.args].join(" ")}`);
-  const before = ipcObjects();
+  const before = leftovers();
   const { code, signal, out } = await run(r);
-  const left = [...ipcObjects()].filter((o) => !before.has(o));
-  if (left.length > 0) {
-    console.log(`=== ${r.runtime}: the suite left behind: ${left.join(", ")}`);
-    // Other test runs on a developer's machine may own these; CI runs alone.
-    if (process.env.CI) failed += 1;
-  }
+  const left = [...leftovers()].filter((o) => !before.has(o));
+  if (left.length > 0) problems.push(`${r.runtime}: the suite left behind: ${left.join(", ")}`);
   const counts = r.parse(out);
   if (!counts) {
-    console.log(`=== ${r.runtime}: no test summary found (exit ${code ?? signal})`);
-    broken = true;
+    problems.push(`${r.runtime}: no test summary found (exit ${code ?? signal})`);
     continue;
   }
   console.log(
-    `=== ${r.runtime}: ${counts.passed} passed, ${counts.failed} failed (exit ${code ?? signal})`,
+    `=== ${r.runtime}: ${counts.passed} passed, ${counts.failed} failed, ${counts.skipped} skipped (exit ${
+      code ?? signal
+    })`,
   );
   passed += counts.passed;
   failed += counts.failed;
-  if (code !== 0 && counts.failed === 0) broken = true;
+  skipped += counts.skipped;
+  const total = counts.passed + counts.failed + counts.skipped;
+  if (total === 0) problems.push(`${r.runtime}: ran no test`);
+  if (code !== 0 && counts.failed === 0) {
+    problems.push(`${r.runtime}: the runner exited ${code ?? signal} with no failed test`);
+  }
+  ran.push({ runtime: r.runtime, total });
 }
-console.log(`\ntests: ${passed} passed, ${failed} failed`);
-process.exit(failed > 0 || broken ? 1 : 0);
+if (ran.length === runs.length && new Set(ran.map((r) => r.total)).size > 1) {
+  problems.push(
+    `the runtimes ran different numbers of tests: ${
+      ran.map((r) => `${r.runtime} ${r.total}`).join(", ")
+    }`,
+  );
+}
+for (const problem of problems) console.log(`=== FAIL: ${problem}`);
+console.log(`\ntests: ${passed} passed, ${failed + problems.length} failed, ${skipped} skipped`);
+process.exit(failed > 0 || problems.length > 0 ? 1 : 0);

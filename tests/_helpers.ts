@@ -70,7 +70,10 @@ export function scratchDir(): string {
   if (scratch === undefined) {
     scratch = mkdtempSync(path.join(tmpdir(), "shmkit-test-"));
     const dir = scratch;
-    process.on("exit", () => rmSync(dir, { recursive: true, force: true }));
+    const remove = () => rmSync(dir, { recursive: true, force: true });
+    // Bun and node fire "exit"; deno test fires only the web "unload" event.
+    process.on("exit", remove);
+    globalThis.addEventListener?.("unload", remove);
   }
   return scratch;
 }
