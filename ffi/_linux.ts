@@ -86,6 +86,7 @@ export const LINUX_CONSTANTS = {
   O_CREAT: 0o100,
   O_EXCL: 0o200,
   O_TRUNC: 0o1000,
+  O_NONBLOCK: 0o4000,
   O_CLOEXEC: 0o2000000,
 
   PROT_NONE: 0,
@@ -94,6 +95,10 @@ export const LINUX_CONSTANTS = {
   MAP_SHARED: 1,
   MAP_PRIVATE: 2,
   MAP_ANONYMOUS: 0x20,
+  /** Replace whatever is mapped at the address (same value on x86-64 and arm64). */
+  MAP_FIXED: 0x10,
+  /** Reserve no swap: untouched zero pages cost address space only. */
+  MAP_NORESERVE: 0x4000,
   MS_ASYNC: 1,
   MS_INVALIDATE: 2,
   MS_SYNC: 4,
@@ -116,6 +121,8 @@ export const LINUX_CONSTANTS = {
   FUTEX_WAIT_BITSET: 9,
   FUTEX_BITSET_MATCH_ANY: 0xffffffff,
   FUTEX_CLOCK_REALTIME: 256,
+  /** The futex is private to this process (FUTEX_PRIVATE_FLAG). */
+  FUTEX_PRIVATE_FLAG: 128,
   FUTEX_WAKE_BITSET: 10,
   /** futex2 flag for futex_waitv entries: the word is 32 bits. */
   FUTEX2_SIZE_U32: 2,
@@ -123,6 +130,16 @@ export const LINUX_CONSTANTS = {
   FUTEX_WAITV_SIZE: 24,
   /** The most entries futex_waitv accepts in one call. */
   FUTEX_WAITV_MAX: 128,
+
+  /** st_mode's file type bits (sys/stat.h). */
+  S_IFMT: 0o170000,
+  S_IFREG: 0o100000,
+  S_IFDIR: 0o040000,
+  S_IFCHR: 0o020000,
+  S_IFBLK: 0o060000,
+  S_IFIFO: 0o010000,
+  S_IFSOCK: 0o140000,
+  S_IFLNK: 0o120000,
 
   ENOENT: 2,
   ESRCH: 3,
@@ -132,6 +149,9 @@ export const LINUX_CONSTANTS = {
   EEXIST: 17,
   EINVAL: 22,
   EDEADLK: 35,
+  EISDIR: 21,
+  ENODEV: 19,
+  EOPNOTSUPP: 95,
   ENOMSG: 42,
   EPERM: 1,
   ETIMEDOUT: 110,

@@ -53,6 +53,13 @@ export const LIBC_SYMBOLS = {
   ftruncate: { parameters: ["i32", "i64"], result: "i32" },
   // int fstat(int fd, struct stat *buf)
   fstat: { parameters: ["i32", "buffer"], result: "i32" },
+  // int posix_fallocate(int fd, off_t offset, off_t len): returns the error
+  // number itself (0 on success) and leaves errno alone.
+  posix_fallocate: { parameters: ["i32", "i64", "i64"], result: "i32" },
+  // int fchmod(int fd, mode_t mode)
+  fchmod: { parameters: ["i32", "u32"], result: "i32" },
+  // int chmod(const char *path, mode_t mode)
+  chmod: { parameters: ["buffer", "u32"], result: "i32" },
 
   // void *mmap(void *addr, size_t length, int prot, int flags, int fd, off_t offset)
   mmap: {
@@ -136,6 +143,15 @@ export const LIBC_SYMBOLS = {
   clock_gettime: { parameters: ["i32", "buffer"], result: "i32" },
   // pid_t gettid(void)
   gettid: { parameters: [], result: "i32" },
+  // pid_t getpid(void)
+  getpid: { parameters: [], result: "i32" },
+  // char *getenv(const char *name): the C environment is the one place every
+  // thread (every Worker's isolate) of the process can find; see _registry.ts.
+  getenv: { parameters: ["buffer"], result: "pointer" },
+  // int setenv(const char *name, const char *value, int overwrite)
+  setenv: { parameters: ["buffer", "buffer", "i32"], result: "i32" },
+  // size_t strlen(const char *s)
+  strlen: { parameters: ["pointer"], result: "usize" },
 } as const satisfies Record<string, SymbolSpec>;
 
 /** The names of every bound libc function. */
