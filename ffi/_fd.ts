@@ -13,7 +13,10 @@ const MAP_FAILED = 0xffff_ffff_ffff_ffffn;
 /** What fstat tells about an open descriptor. */
 export interface FileStatus {
   size: number;
+  /** Permission bits only (`st_mode & 0o7777`). */
   mode: number;
+  /** The file type bits (`st_mode & S_IFMT`). */
+  type: number;
   uid: number;
   gid: number;
 }
@@ -24,9 +27,11 @@ export function fstat(fd: number, action: string, path?: string): FileStatus {
     throw new ErrnoError(errno(), "fstat", action, path);
   }
   const view = new DataView(out.buffer);
+  const mode = view.getUint32(platform.STAT_MODE, true);
   return {
     size: Number(view.getBigInt64(platform.STAT_SIZE_FIELD, true)),
-    mode: view.getUint32(platform.STAT_MODE, true) & 0o7777,
+    mode: mode & 0o7777,
+    type: mode & platform.S_IFMT,
     uid: view.getUint32(platform.STAT_UID, true),
     gid: view.getUint32(platform.STAT_GID, true),
   };
@@ -36,6 +41,44 @@ export function ftruncate(fd: number, size: number, action: string, path?: strin
   if (libc.ftruncate(fd, BigInt(size)) !== 0) {
     throw new ErrnoError(errno(), "ftruncate", action, path);
   }
+}
+
+/**
+ * Grows the file behind `fd` to at least `size` bytes and reserves its blocks
+ * (posix_fallocate). It never shrinks, so processes racing to size one object
+ * can only make it bigger, never cut pages from under another's mapping; and
+ * a full tmpfs or disk is an ENOSPC here instead of a SIGBUS at the first
+ * write. Where the file system cannot reserve (musl reports EOPNOTSUPP; glibc
+ * emulates it), it falls back to ftruncate, and only when the file is
+ * smaller: that fallback reserves nothing and is not atomic against a racer.
+ */
+export function reserve(fd: number, size: number, action: string, path?: string): void {
+  // posix_fallocate returns the error number; errno is not set.
+  const code = libc.posix_fallocate(fd, 0n, BigInt(size));
+  if (code === 0) return;
+  if (code !== platform.EOPNOTSUPP) throw new ErrnoError(code, "posix_fallocate", action, path);
+  if (fstat(fd, action, path).size < size) ftruncate(fd, size, action, path);
+}
+
+/** Sets the exact permission bits, which the umask filtered at creation. */
+export function fchmod(fd: number, mode: number, action: string, path?: string): void {
+  if (libc.fchmod(fd, mode) !== 0) {
+    throw new ErrnoError(errno(), "fchmod", action, path);
+  }
+}
+
+const FILE_TYPES: Readonly<Record<number, string>> = {
+  [platform.S_IFDIR]: "a directory",
+  [platform.S_IFCHR]: "a character device",
+  [platform.S_IFBLK]: "a block device",
+  [platform.S_IFIFO]: "a FIFO",
+  [platform.S_IFSOCK]: "a socket",
+  [platform.S_IFLNK]: "a symbolic link",
+};
+
+/** "a FIFO", "a directory"... for a `FileStatus.type`. */
+export function describeFileType(type: number): string {
+  return FILE_TYPES[type] ?? `a file of type 0o${type.toString(8)}`;
 }
 
 /** Maps `size` bytes of `fd`; writable private pages when `copyOnWrite`. */

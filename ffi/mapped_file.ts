@@ -7,7 +7,15 @@ import { backend, errno, libc, platform } from "./_libc.ts";
 import { ErrnoError } from "./errors.ts";
 import { Mapping } from "./_mapping.ts";
 import { currentMapping, MappedRegion, retireMapping } from "./mapped_region.ts";
-import { closeDescriptor, fstat, ftruncate, mapDescriptor, unmap } from "./_fd.ts";
+import {
+  closeDescriptor,
+  describeFileType,
+  fchmod,
+  fstat,
+  mapDescriptor,
+  reserve,
+  unmap,
+} from "./_fd.ts";
 import {
   cString,
   validateBoolean,
@@ -22,7 +30,9 @@ export interface MappedFileOptions {
   /**
    * Bytes to map. Default: the file's size. A file shorter than `size` is
    * refused (touching pages past its end would raise SIGBUS) unless
-   * `create` made it now or `grow` is set, which extend it with zeros.
+   * `create` made it now or `grow` is set, which extend it with zeros and
+   * reserve the blocks (posix_fallocate), so a full file system is an
+   * ENOSPC from `open()` rather than a SIGBUS at the first write.
    */
   size?: number;
   /** Create the file if it does not exist. Default false. */
@@ -32,9 +42,15 @@ export interface MappedFileOptions {
    * true; pass false to open an existing file or create a missing one.
    */
   exclusive?: boolean;
-  /** Permission bits for a created file, filtered by the umask. Default 0o600. */
+  /**
+   * Permission bits a created file gets, exactly: the umask does not filter
+   * them (they are set with fchmod after open). Default 0o600.
+   */
   mode?: number;
-  /** Extend a shorter file to `size` (ftruncate). Never shrinks. Default false. */
+  /**
+   * Extend a shorter file to `size` (posix_fallocate). Never shrinks, even
+   * when another process grows the same file at the same time. Default false.
+   */
   grow?: boolean;
   /**
    * Open O_RDONLY. The mapping is then copy-on-write, so a stray write
@@ -55,7 +71,9 @@ export interface FlushOptions {
 }
 
 // Opens the file, telling whether this call created it: with create and not
-// exclusive, O_EXCL is tried first so that `created` is exact.
+// exclusive, O_EXCL is tried first so that `created` is exact. O_NONBLOCK
+// keeps open(2) of a FIFO from waiting forever for a writer; the caller
+// refuses anything that is not a regular file before using the descriptor.
 function openFile(
   path: string,
   writes: boolean,
@@ -63,8 +81,8 @@ function openFile(
   exclusive: boolean,
   mode: number,
 ): { fd: number; created: boolean } {
-  const { O_RDONLY, O_RDWR, O_CREAT, O_EXCL, O_CLOEXEC } = platform;
-  const base = (writes ? O_RDWR : O_RDONLY) | O_CLOEXEC;
+  const { O_RDONLY, O_RDWR, O_CREAT, O_EXCL, O_CLOEXEC, O_NONBLOCK } = platform;
+  const base = (writes ? O_RDWR : O_RDONLY) | O_CLOEXEC | O_NONBLOCK;
   const file = cString(path);
   if (create) {
     const fd = libc.open(file, base | O_CREAT | O_EXCL, mode);
@@ -114,7 +132,7 @@ export class MappedFile extends MappedRegion {
   ) {
     const what = `mapped file "${path}"`;
     super(
-      new Mapping(address, size, what, () => libc.munmap(backend.pointer(address), BigInt(size))),
+      new Mapping(address, size, what, () => unmap(address, size, `unmap "${path}"`, path)),
       what,
     );
     this.#path = path;
@@ -131,7 +149,11 @@ export class MappedFile extends MappedRegion {
    * @param options `size`, `create`, `exclusive`, `mode`, `grow`, `readOnly`, `private`.
    * @throws {TypeError|RangeError} On bad options, or when the file is
    *   shorter than `size` and may not grow.
-   * @throws {ErrnoError} From open, fstat, ftruncate or mmap.
+   * @throws {ErrnoError} From open, fstat, posix_fallocate (`ENOSPC` when the
+   *   file system cannot hold `size`) or mmap; `ENODEV` (`EISDIR` for a
+   *   directory) when `path` is not a regular file: a FIFO, a device or a
+   *   socket is refused at once instead of blocking or faulting. A file this
+   *   call created is removed again on failure.
    *
    * @example
    * ```ts
@@ -168,18 +190,30 @@ export class MappedFile extends MappedRegion {
     const writes = !readOnly && (!isPrivate || create || grow);
     const { fd, created } = openFile(path, writes, create, exclusive, mode);
     try {
-      const current = fstat(fd, `read the size of "${path}"`, path).size;
+      if (created) fchmod(fd, mode, `set the mode of "${path}"`, path);
+      const status = fstat(fd, `read the size of "${path}"`, path);
+      if (status.type !== platform.S_IFREG) {
+        throw new ErrnoError(
+          status.type === platform.S_IFDIR ? platform.EISDIR : platform.ENODEV,
+          "mmap",
+          `map "${path}": it is ${describeFileType(status.type)}, not a regular file`,
+          path,
+        );
+      }
+      const current = status.size;
       const size = options?.size ?? current;
       if (size === 0) {
         throw new RangeError(`Cannot map "${path}": the file is empty; pass size with grow: true`);
       }
-      if (current < size) {
+      // A created file is sized even if it is no longer empty: a racer with
+      // grow may have extended it already, and reserve() never shrinks.
+      if (created || current < size) {
         if (!(created || grow)) {
           throw new RangeError(
             `Cannot map ${size} bytes of "${path}": the file has only ${current} bytes, and pages past its end would fault (SIGBUS); pass grow: true to extend it`,
           );
         }
-        ftruncate(fd, size, `extend "${path}" to ${size} bytes`, path);
+        reserve(fd, size, `extend "${path}" to ${size} bytes`, path);
       }
       const address = mapDescriptor(
         fd,
@@ -216,6 +250,11 @@ export class MappedFile extends MappedRegion {
   /** True if the mapping is copy-on-write. */
   get private(): boolean {
     return this.#private;
+  }
+
+  /** `"copy-on-write"` if `readOnly` or `private` (writes stay private), else `"read-write"`. */
+  get access(): "read-write" | "copy-on-write" {
+    return this.#readOnly || this.#private ? "copy-on-write" : "read-write";
   }
 
   /** True if `open()` created the file. */
@@ -267,6 +306,6 @@ export class MappedFile extends MappedRegion {
   close(): void {
     const mapping = retireMapping(this);
     if (mapping === null) return;
-    unmap(mapping.address, mapping.byteLength, `unmap "${this.#path}"`, this.#path);
+    mapping.release();
   }
 }

@@ -1,13 +1,13 @@
 /**
- * POSIX shared memory: `shm_open` + `ftruncate` + `mmap`.
+ * POSIX shared memory: `shm_open` + `posix_fallocate` + `mmap`.
  *
  * @module
  */
-import { backend, errno, libc, platform } from "./_libc.ts";
+import { errno, libc, platform } from "./_libc.ts";
 import { ErrnoError } from "./errors.ts";
 import { Mapping } from "./_mapping.ts";
 import { currentMapping, MappedRegion, replaceMapping, retireMapping } from "./mapped_region.ts";
-import { closeDescriptor, fstat, ftruncate, mapDescriptor, unmap } from "./_fd.ts";
+import { closeDescriptor, fchmod, fstat, mapDescriptor, reserve, unmap } from "./_fd.ts";
 import {
   cString,
   validateBoolean,
@@ -19,11 +19,15 @@ import {
 
 /** Options for {@linkcode SharedMemory.create}. */
 export interface SharedMemoryCreateOptions {
-  /** Permission bits, filtered by the umask as with shm_open. Default 0o600. */
+  /**
+   * Permission bits the object gets, exactly: the umask does not filter them
+   * (they are set with fchmod after shm_open). Default 0o600.
+   */
   mode?: number;
   /**
    * Fail with EEXIST if the name is taken (O_EXCL). Default true. With false
-   * an existing object is opened and grown to `size` if smaller, never shrunk.
+   * an existing object is opened and grown to `size` if smaller, never shrunk,
+   * and all of it is mapped.
    */
   exclusive?: boolean;
 }
@@ -40,7 +44,10 @@ export interface SharedMemoryOpenOptions {
 
 /** Options for {@linkcode SharedMemory.openOrCreate}. */
 export interface SharedMemoryOpenOrCreateOptions {
-  /** Permission bits when this call creates the object. Default 0o600. */
+  /**
+   * Permission bits when this call creates the object, exactly (not filtered
+   * by the umask). Default 0o600.
+   */
   mode?: number;
 }
 
@@ -58,9 +65,10 @@ function mapObject(name: string, fd: number, size: number, readOnly: boolean): M
     address,
     size,
     `shared memory "${name}"`,
-    () => libc.munmap(backend.pointer(address), BigInt(size)),
-    // The finalizer also closes the descriptor, which close() would have.
-    () => libc.close(fd),
+    () => unmap(address, size, `unmap shared memory "${name}"`, name),
+    // The finalizer (and the registry, for a Worker) also closes the
+    // descriptor, which close() would have.
+    fd,
   );
 }
 
@@ -109,14 +117,18 @@ export class SharedMemory extends MappedRegion {
   }
 
   /**
-   * Creates a new object of `size` bytes (zero-filled) and maps it.
+   * Creates a new object of `size` bytes (zero-filled) and maps it. The
+   * memory is reserved now (posix_fallocate), so a full `/dev/shm` fails
+   * here with ENOSPC rather than faulting a later write with SIGBUS; on any
+   * failure the object this call made is unlinked again.
    *
    * @param name `/` followed by up to 253 bytes, no other `/`.
    * @param size Bytes, a positive safe integer.
    * @param options `mode` (default 0o600) and `exclusive` (default true).
    * @returns The mapped object; `created` is true.
    * @throws {TypeError|RangeError} On a bad name, size or option.
-   * @throws {ErrnoError} `EEXIST` if the name is taken and `exclusive`.
+   * @throws {ErrnoError} `EEXIST` if the name is taken and `exclusive`;
+   *   `ENOSPC` if `/dev/shm` cannot hold `size` more bytes.
    *
    * @example
    * ```ts
@@ -145,7 +157,7 @@ export class SharedMemory extends MappedRegion {
     if (fd < 0) {
       throw new ErrnoError(errno(), "shm_open", `create shared memory "${name}"`, name);
     }
-    return SharedMemory.#sized(name, fd, size, true);
+    return SharedMemory.#made(name, fd, size, mode);
   }
 
   /**
@@ -197,6 +209,13 @@ export class SharedMemory extends MappedRegion {
    * one of several racing processes sees `created === true`, so that one
    * process initializes the contents.
    *
+   * An existing object smaller than `size` is grown (posix_fallocate, which
+   * only ever grows, so racing calls with different sizes cannot cut pages
+   * from under each other), and all of it is mapped. The creator maps the
+   * `size` it asked for.
+   *
+   * @throws {ErrnoError} `ENOSPC` if `/dev/shm` cannot hold the growth.
+   *
    * @example
    * ```ts
    * import { SharedMemory } from "./mod.ts";
@@ -226,13 +245,13 @@ export class SharedMemory extends MappedRegion {
     // Loop because the object can be unlinked between our two attempts.
     for (let attempt = 0; attempt < 100; attempt++) {
       const fd = libc.shm_open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, mode);
-      if (fd >= 0) return SharedMemory.#sized(name, fd, size, true);
+      if (fd >= 0) return SharedMemory.#made(name, fd, size, mode);
       const code = errno();
       if (code !== platform.EEXIST) {
         throw new ErrnoError(code, "shm_open", `create shared memory "${name}"`, name);
       }
       const existing = libc.shm_open(path, O_RDWR | O_CLOEXEC, 0);
-      if (existing >= 0) return SharedMemory.#sized(name, existing, size, false);
+      if (existing >= 0) return SharedMemory.#joined(name, existing, size);
       const again = errno();
       if (again !== platform.ENOENT) {
         throw new ErrnoError(again, "shm_open", `open shared memory "${name}"`, name);
@@ -266,21 +285,36 @@ export class SharedMemory extends MappedRegion {
     }
   }
 
-  // Grows a descriptor we hold to at least `size` bytes and maps it. An
-  // object someone else created is never shrunk: others may have mapped it,
-  // and cutting pages from under them would fault them with SIGBUS.
-  static #sized(name: string, fd: number, size: number, created: boolean): SharedMemory {
+  // Finishes an object this call created with O_EXCL. It may not assume the
+  // object is still empty: a racing openOrCreate can open and grow it the
+  // moment it exists, so it is sized with reserve(), which never shrinks, and
+  // exactly the `size` asked for is mapped. Any failure removes the name.
+  static #made(name: string, fd: number, size: number, mode: number): SharedMemory {
     try {
-      const current = created
-        ? 0
-        : fstat(fd, `read the size of shared memory "${name}"`, name).size;
-      if (current < size) {
-        ftruncate(fd, size, `size shared memory "${name}" to ${size} bytes`, name);
-      }
-      return new SharedMemory(name, fd, Math.max(current, size), false, created);
+      fchmod(fd, mode, `set the mode of shared memory "${name}"`, name);
+      reserve(fd, size, `size shared memory "${name}" to ${size} bytes`, name);
+      return new SharedMemory(name, fd, size, false, true);
     } catch (error) {
       libc.close(fd);
-      if (created) libc.shm_unlink(cString(name));
+      libc.shm_unlink(cString(name));
+      throw error;
+    }
+  }
+
+  // Grows an existing object to at least `size` (never shrinking it: others
+  // may have mapped all of it) and maps all of it. One already big enough is
+  // left alone, so joining a large object does not walk all of its pages.
+  static #joined(name: string, fd: number, size: number): SharedMemory {
+    try {
+      const sizeOf = () => fstat(fd, `read the size of shared memory "${name}"`, name).size;
+      let current = sizeOf();
+      if (current < size) {
+        reserve(fd, size, `grow shared memory "${name}" to ${size} bytes`, name);
+        current = sizeOf();
+      }
+      return new SharedMemory(name, fd, current, false, false);
+    } catch (error) {
+      libc.close(fd);
       throw error;
     }
   }
@@ -305,11 +339,25 @@ export class SharedMemory extends MappedRegion {
     return this.#readOnly;
   }
 
+  /** `"copy-on-write"` if opened with `readOnly` (writes stay private), else `"read-write"`. */
+  get access(): "read-write" | "copy-on-write" {
+    return this.#readOnly ? "copy-on-write" : "read-write";
+  }
+
   /**
-   * Changes the object's size (ftruncate) and maps it again. Views made
-   * before are detached; make new ones.
+   * Maps `size` bytes of the object instead of the current `size`, growing
+   * the object first if it is smaller (posix_fallocate, so ENOSPC comes now
+   * and not as a SIGBUS later). It never shrinks the object, whoever calls
+   * it: another process may have the rest mapped and would fault touching
+   * it. A smaller `size` only maps less of it in this handle. Other handles
+   * keep their mappings; one that wants a grown size calls `resize()` too,
+   * or opens the object again. Views made before are detached; make new ones.
    *
-   * @throws {ErrnoError} From ftruncate or mmap; the old mapping then stays.
+   * @param size Bytes to map, a positive safe integer.
+   * @throws {RangeError} On a bad size.
+   * @throws {ClosedError} After `close()`.
+   * @throws {ErrnoError} From posix_fallocate (`ENOSPC`; `EBADF` when growing
+   *   through a `readOnly` handle) or mmap; the old mapping then stays.
    *
    * @example
    * ```ts
@@ -317,16 +365,23 @@ export class SharedMemory extends MappedRegion {
    * using shm = SharedMemory.create(`/doc-resize-${Date.now()}`, 4096);
    * shm.resize(65536);
    * console.assert(shm.view(Uint8Array).length === 65536);
+   * shm.resize(4096); // maps less; the object keeps its 65536 bytes
+   * using again = SharedMemory.open(shm.name);
+   * console.assert(shm.size === 4096 && again.size === 65536);
    * shm.unlink();
    * ```
    */
   resize(size: number): void {
     validateSize(size, "size");
     const old = currentMapping(this); // ClosedError before any system call
-    ftruncate(this.#fd, size, `resize shared memory "${this.#name}" to ${size} bytes`, this.#name);
+    const name = this.#name;
+    if (fstat(this.#fd, `read the size of shared memory "${name}"`, name).size < size) {
+      const how = this.#readOnly ? " through a read-only handle" : "";
+      reserve(this.#fd, size, `grow shared memory "${name}" to ${size} bytes${how}`, name);
+    }
     replaceMapping(this, mapObject(this.#name, this.#fd, size, this.#readOnly));
     this.#size = size;
-    unmap(old.address, old.byteLength, `unmap shared memory "${this.#name}"`, this.#name);
+    old.release();
   }
 
   /**
@@ -349,7 +404,7 @@ export class SharedMemory extends MappedRegion {
     if (mapping === null) return;
     const what = `close shared memory "${this.#name}"`;
     try {
-      unmap(mapping.address, mapping.byteLength, what, this.#name);
+      mapping.release();
     } finally {
       closeDescriptor(this.#fd, what, this.#name);
       this.#fd = -1;
