@@ -5,15 +5,26 @@
  * - views never reach past the mapping;
  * - on release the buffer is detached first (every view over it drops to
  *   length 0), and only then is the memory unmapped;
- * - if the owner is dropped without close(), a FinalizationRegistry unmaps
- *   once the buffer itself is unreachable, so no live view can see it go.
+ * - the buffer can be transferred away (`buffer.transfer()`, `postMessage`
+ *   with a transfer list), zero-copy in both runtimes, and then nothing here
+ *   can detach what the new owner holds. So a transferred buffer is never
+ *   left over unmapped memory: close() swaps the range for private zero pages
+ *   instead of unmapping it (the shared object is dropped all the same), and
+ *   the new owner reads zeros from then on;
+ * - if the owner is dropped without close(), a FinalizationRegistry releases
+ *   the mapping once the buffer object is unreachable. It cannot know whether
+ *   the memory was transferred first, so it always swaps in zero pages: a
+ *   forgotten close() costs address space, never a fault;
+ * - a mapping made by a Worker is listed in the process-wide registry
+ *   (_registry.ts), so that another thread releases it when the Worker ends.
  *
  * @module
  */
 import type { UnsafePointer } from "./_backend.ts";
-import { backend } from "./_libc.ts";
-import { ClosedError } from "./errors.ts";
+import { backend, errno, libc } from "./_libc.ts";
+import { ClosedError, ErrnoError } from "./errors.ts";
 import { describe, validateInteger } from "./_validate.ts";
+import { KIND_MAPPING, replaceWithZeroPages, track, untrack } from "./_registry.ts";
 
 /** A typed array constructor that `view()` accepts. */
 export type TypedArrayConstructor =
@@ -43,21 +54,27 @@ const VIEW_TYPES: ReadonlySet<unknown> = new Set<unknown>([
   BigUint64Array,
 ]);
 
-type Release = () => void;
+/** What the finalizer needs: no reference to the Mapping or its buffer. */
+interface Held {
+  address: bigint;
+  byteLength: number;
+  descriptor: number;
+  entry: number;
+}
 
 // Runs only for mappings whose owner forgot close(): the key is the buffer,
-// so this fires after the last view over the memory is gone.
-const finalizer = new FinalizationRegistry<Release>((release) => {
-  try {
-    release();
-  } catch {
-    // Nothing sensible to report from a finalizer.
-  }
+// so this fires after the last view over that buffer object is gone. A
+// transferred copy may still reach the memory, hence zero pages, not munmap.
+const finalizer = new FinalizationRegistry<Held>((held) => {
+  untrack(held.entry);
+  replaceWithZeroPages(held.address, held.byteLength);
+  if (held.descriptor >= 0) libc.close(held.descriptor);
 });
 
-/** Detaches an ArrayBuffer so that every view over it has length 0. */
-function detach(buffer: ArrayBuffer): void {
-  (buffer as ArrayBuffer & { transfer(length: number): ArrayBuffer }).transfer(0);
+/** True if the buffer was detached by someone else, e.g. transferred away. */
+function isDetached(buffer: ArrayBuffer, byteLength: number): boolean {
+  const flag = (buffer as ArrayBuffer & { detached?: boolean }).detached;
+  return flag === undefined ? buffer.byteLength === 0 && byteLength !== 0 : flag;
 }
 
 export class Mapping {
@@ -65,15 +82,19 @@ export class Mapping {
   readonly #byteLength: number;
   #buffer: ArrayBuffer | null;
   readonly #what: string;
+  readonly #unmap: () => void;
   readonly #unregisterToken = {};
+  readonly #entry: number;
+  /** Set by retire(): the memory may still be reachable, so never unmap it. */
+  #escaped = false;
 
   /**
    * @param address Start of the mapping.
    * @param byteLength Length usable through views.
    * @param what Names the owner in error messages.
-   * @param unmap Removes the mapping (munmap or shmdt), ignoring errors.
-   * @param alsoOnCollect Anything else the owner holds (a descriptor) that
-   *   the finalizer must release with the mapping.
+   * @param unmap Removes the mapping (munmap or shmdt); throws ErrnoError.
+   * @param descriptor A descriptor the owner holds (-1 if none), which the
+   *   finalizer and the registry close with the mapping.
    * @throws {RangeError} If the runtime cannot make an ArrayBuffer this
    *   large; the memory is unmapped first.
    */
@@ -82,26 +103,29 @@ export class Mapping {
     byteLength: number,
     what: string,
     unmap: () => void,
-    alsoOnCollect?: () => void,
+    descriptor = -1,
   ) {
     this.#address = address;
     this.#byteLength = byteLength;
     this.#what = what;
+    this.#unmap = unmap;
     try {
       this.#buffer = backend.arrayBuffer(address, byteLength);
     } catch (error) {
-      unmap();
+      try {
+        unmap();
+      } catch {
+        // The RangeError below is what the caller needs to see.
+      }
       throw new RangeError(
         `Cannot view ${byteLength} bytes of ${what} as one ArrayBuffer in this runtime: ${
           (error as Error).message
         }`,
       );
     }
-    const release = alsoOnCollect === undefined ? unmap : () => {
-      unmap();
-      alsoOnCollect();
-    };
-    finalizer.register(this.#buffer, release, this.#unregisterToken);
+    this.#entry = track(KIND_MAPPING, address, byteLength, descriptor);
+    const held: Held = { address, byteLength, descriptor, entry: this.#entry };
+    finalizer.register(this.#buffer, held, this.#unregisterToken);
   }
 
   get closed(): boolean {
@@ -139,6 +163,11 @@ export class Mapping {
     const room = Math.floor((size - byteOffset) / unit);
     const count = length ?? room;
     validateInteger(count, "length", 0, room);
+    if (isDetached(buffer, size)) {
+      throw new TypeError(
+        `Cannot view ${this.#what}: its ArrayBuffer was transferred away; view the transferred buffer, or close() and open it again`,
+      );
+    }
     return new type(buffer, byteOffset, count) as InstanceType<C>;
   }
 
@@ -155,14 +184,39 @@ export class Mapping {
   }
 
   /**
-   * Detaches the buffer, then returns so that the owner can unmap. Returns
-   * false when already released.
+   * Detaches the buffer and forgets it; the owner then calls `release()`.
+   * Returns false when already retired. Never throws: a buffer that was
+   * transferred away (or cannot be detached) only marks the memory as still
+   * reachable.
    */
   retire(): boolean {
-    if (this.#buffer === null) return false;
+    const buffer = this.#buffer;
+    if (buffer === null) return false;
     finalizer.unregister(this.#unregisterToken);
-    detach(this.#buffer);
+    untrack(this.#entry);
     this.#buffer = null;
+    if (isDetached(buffer, this.#byteLength)) {
+      this.#escaped = true;
+    } else {
+      try {
+        (buffer as ArrayBuffer & { transfer(length: number): ArrayBuffer }).transfer(0);
+      } catch {
+        this.#escaped = true;
+      }
+    }
     return true;
+  }
+
+  /**
+   * Gives the memory back after `retire()`: unmaps it, or swaps in zero
+   * pages when the buffer escaped. Call once.
+   *
+   * @throws {ErrnoError} From munmap/shmdt, or mmap for the swap.
+   */
+  release(): void {
+    if (!this.#escaped) return this.#unmap();
+    if (!replaceWithZeroPages(this.#address, this.#byteLength)) {
+      throw new ErrnoError(errno(), "mmap", `release ${this.#what}`, this.#what);
+    }
   }
 }

@@ -6,7 +6,7 @@
 import type { UnsafePointer } from "./_backend.ts";
 import { ClosedError } from "./errors.ts";
 import type { Mapping, TypedArrayConstructor } from "./_mapping.ts";
-import type { SharedRegion } from "./region.ts";
+import type { RegionAccess, SharedRegion } from "./region.ts";
 
 // The subclasses reach the mapping through these functions rather than
 // protected members, so the internal Mapping type stays out of the public API.
@@ -98,6 +98,22 @@ export abstract class MappedRegion implements SharedRegion, Disposable {
   abstract get size(): number;
 
   /**
+   * What a write through a view does: `"read-write"` (shared with every
+   * process), `"copy-on-write"` (stays in this process) or `"read-only"`
+   * (the kernel faults it; layouts and sync primitives refuse it first).
+   *
+   * @example
+   * ```ts
+   * import { IPC_PRIVATE, SysVSharedMemory } from "./mod.ts";
+   * using seg = SysVSharedMemory.create(IPC_PRIVATE, 4096);
+   * using reader = SysVSharedMemory.attach(seg.id, { readOnly: true });
+   * console.assert(seg.access === "read-write" && reader.access === "read-only");
+   * seg.remove();
+   * ```
+   */
+  abstract get access(): RegionAccess;
+
+  /**
    * True once the memory is unmapped (`close()`, or `detach()` for System V).
    *
    * @example
@@ -117,6 +133,13 @@ export abstract class MappedRegion implements SharedRegion, Disposable {
    * The whole region as one ArrayBuffer, no copy. It is detached (length 0)
    * when the region is closed or remapped, so stale code cannot reach
    * unmapped memory.
+   *
+   * It can be transferred (`buffer.transfer()`, `postMessage(buffer,
+   * [buffer])`), which moves the memory without copying; `view()` then
+   * throws TypeError. `close()` still releases the object, and the
+   * transferred buffer keeps its length but reads zeros from then on: the
+   * range is swapped for private zero pages instead of being unmapped, so
+   * it can never fault.
    *
    * @example
    * ```ts

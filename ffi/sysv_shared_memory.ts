@@ -45,7 +45,9 @@ export interface SysVOpenOptions {
   /**
    * Attach with SHM_RDONLY. The kernel then refuses writes: a write through
    * a view faults the process, because JavaScript has no read-only
-   * ArrayBuffer. Use it only for code that never writes. Default false.
+   * ArrayBuffer. Use it only for code that never writes. Layouts and sync
+   * primitives check `access` and throw TypeError instead of writing, so
+   * only raw views can fault. Default false.
    */
   readOnly?: boolean;
 }
@@ -103,7 +105,11 @@ function attachSegment(id: number, size: number, readOnly: boolean, what: string
   if (address === 0xffff_ffff_ffff_ffffn) {
     throw new ErrnoError(errno(), "shmat", `attach ${what}`, what);
   }
-  return new Mapping(address, size, what, () => libc.shmdt(backend.pointer(address)));
+  return new Mapping(address, size, what, () => {
+    if (libc.shmdt(backend.pointer(address)) !== 0) {
+      throw new ErrnoError(errno(), "shmdt", `detach ${what}`, what);
+    }
+  });
 }
 
 /**
@@ -291,6 +297,11 @@ export class SysVSharedMemory extends MappedRegion {
     return this.#readOnly;
   }
 
+  /** `"read-only"` if attached with SHM_RDONLY (writes fault), else `"read-write"`. */
+  get access(): "read-write" | "read-only" {
+    return this.#readOnly ? "read-only" : "read-write";
+  }
+
   /**
    * Reads the segment's status (IPC_STAT). Works after detach, until removed.
    *
@@ -323,9 +334,7 @@ export class SysVSharedMemory extends MappedRegion {
   detach(): void {
     const mapping = retireMapping(this);
     if (mapping === null) return;
-    if (libc.shmdt(backend.pointer(mapping.address)) !== 0) {
-      throw new ErrnoError(errno(), "shmdt", `detach ${this.#what}`, this.#what);
-    }
+    mapping.release();
   }
 
   /** Same as `detach()`, so that every region closes the same way. */
