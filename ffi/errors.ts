@@ -84,6 +84,39 @@ export class ClosedError extends Error {
 }
 
 /**
+ * Shared memory does not hold what it should: a primitive's bytes were
+ * overwritten (by another process, or a bug) or never initialized. Thrown
+ * instead of acting on them, so that a scribbled semaphore is an error, not
+ * a process that libc aborts or a wait that never ends.
+ *
+ * @example Attaching to bytes that are not a semaphore
+ * ```ts
+ * import { CorruptedError, Semaphore, SharedMemory } from "../mod.ts";
+ *
+ * using shm = SharedMemory.create(`/doc-corrupted-${Date.now()}`, 4096);
+ * shm.view(Int32Array, 0, 8).fill(-1); // not what sem_init writes
+ * try {
+ *   Semaphore.attach(shm, 0);
+ * } catch (error) {
+ *   console.assert(error instanceof CorruptedError);
+ * }
+ * shm.unlink();
+ * ```
+ */
+export class CorruptedError extends Error {
+  /**
+   * Builds the error.
+   *
+   * @param what Names the object, e.g. `the semaphore at byte 64`.
+   * @param why What is wrong with it, e.g. `its value is 4294967295`.
+   */
+  constructor(what: string, why: string) {
+    super(`Cannot use ${what}: it is corrupted (${why})`);
+    this.name = "CorruptedError";
+  }
+}
+
+/**
  * The symbolic name of an errno value.
  *
  * @example

@@ -25,17 +25,24 @@ const deadline = new Uint32Array(4);
 /**
  * Sleeps while the word at `word` holds `expected`, until woken or until the
  * monotonic `deadlineMs`. A changed value, a signal and a spurious wake-up
- * all count as "woken": callers re-check the word in every case.
+ * all count as "woken": callers re-check the word in every case. `flags` may
+ * add FUTEX_PRIVATE_FLAG, for a word only this process uses (a `sem_t` made
+ * with `pshared = 0`).
  *
  * @throws {ErrnoError} If the kernel refuses the wait (e.g. EFAULT).
  */
-export function futexWait(word: UnsafePointer, expected: number, deadlineMs: number): WaitEnd {
+export function futexWait(
+  word: UnsafePointer,
+  expected: number,
+  deadlineMs: number,
+  flags: number = 0,
+): WaitEnd {
   const forever = deadlineMs === Infinity;
   if (!forever) writeTimespec(deadline, deadlineMs);
   const result = libc.syscall(
     SYS_futex,
     word,
-    FUTEX_WAIT_BITSET,
+    FUTEX_WAIT_BITSET | flags,
     expected,
     forever ? null : deadline,
     null,
@@ -50,11 +57,16 @@ export function futexWait(word: UnsafePointer, expected: number, deadlineMs: num
 
 /**
  * Wakes up to `count` waiters of the word at `word`, or only those that
- * waited with a bit of `bitset` when one is given.
+ * waited with a bit of `bitset` when one is given. `flags` as for `futexWait`.
  */
-export function futexWake(word: UnsafePointer, count: number, bitset?: number): void {
+export function futexWake(
+  word: UnsafePointer,
+  count: number,
+  bitset?: number,
+  flags: number = 0,
+): void {
   if (bitset === undefined) {
-    libc.syscall(SYS_futex, word, FUTEX_WAKE, count, null, null, 0);
+    libc.syscall(SYS_futex, word, FUTEX_WAKE | flags, count, null, null, 0);
   } else {
     libc.syscall(SYS_futex, word, FUTEX_WAKE_BITSET, count, null, null, bitset);
   }

@@ -25,6 +25,13 @@ export interface Sleep {
 export interface Waiting<T> {
   /** Names the object in messages, e.g. `semaphore "/jobs"`. */
   readonly what: string;
+  /**
+   * The object whose memory `poll` touches (the primitive, which holds its
+   * region or its `sem_open` handle). The loop keeps it reachable until the
+   * wait settles: otherwise `f() { return NamedSemaphore.open(n).waitAsync() }`
+   * lets a finalizer unmap the memory under the pending wait.
+   */
+  readonly owner: object;
   /** The longest one sleep lasts before `poll` runs again. */
   readonly sliceMs: number;
   /**
@@ -96,5 +103,14 @@ export async function waitLoop<T>(waiting: Waiting<T>, options: CheckedWait): Pr
     throw error;
   } finally {
     if (onAbort !== undefined) signal!.removeEventListener("abort", onAbort);
+    keepAlive(waiting.owner);
   }
+}
+
+/**
+ * Does nothing, visibly to the engine: a use of `owner` after the last
+ * await, so no liveness analysis may drop it while the wait is pending.
+ */
+function keepAlive(owner: object): void {
+  if (owner === keepAlive) throw new Error("unreachable");
 }

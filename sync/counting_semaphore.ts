@@ -19,11 +19,16 @@ import {
  * semaphore's `wait`, `tryWait`, `waitAsync`, `post` and `value`. Code that
  * takes either kind takes a `CountingSemaphore`; users do not extend it.
  *
- * Blocking calls (`wait`, `tryWait` with a timeout) run libc's own
- * `sem_wait`/`sem_timedwait` on the calling thread. `waitAsync` never blocks
- * the event loop: it takes units with `sem_trywait` on the JS thread and
- * sleeps on another thread as a registered waiter, so a `sem_post` from any
- * process, C included, wakes it at once.
+ * The operations follow glibc's own `sem_t` protocol on the shared bytes
+ * (atomics on the count, futex waits on it), so they interoperate exactly
+ * with C's `sem_post`/`sem_wait` in any process, but glibc is never handed
+ * bytes another process may have scribbled over: a semaphore that is not a
+ * valid `sem_t` any more throws {@linkcode CorruptedError} from every
+ * operation instead of aborting the process. Blocking calls (`wait`,
+ * `tryWait` with a timeout) sleep on the calling thread. `waitAsync` never
+ * blocks the event loop: it takes units on the JS thread and sleeps on
+ * another thread as a registered waiter, so a post from any process wakes it
+ * at once. A pending `waitAsync` keeps its semaphore (and region) alive.
  *
  * @example A helper that works with either kind
  * ```ts
@@ -55,11 +60,12 @@ export abstract class CountingSemaphore {
   }
 
   /**
-   * The current count (`sem_getvalue`). Already stale when it returns if
+   * The current count (what `sem_getvalue` reports). Already stale when it returns if
    * other processes use the semaphore; for display and tests.
    *
    * @throws {ClosedError} Once the semaphore is closed, destroyed, or its
    *   region closed.
+   * @throws {CorruptedError} If the shared bytes are no valid `sem_t`.
    *
    * @example
    * ```ts
@@ -72,16 +78,17 @@ export abstract class CountingSemaphore {
    * ```
    */
   get value(): number {
-    return semValue(this.#access.use(), this.#access);
+    return semValue(this.#access);
   }
 
   /**
    * Takes one unit, blocking this thread until one is available
-   * (`sem_wait`, retried when a signal interrupts it). Prefer `waitAsync` on
+   * (as `sem_wait` does). Prefer `waitAsync` on
    * a thread that serves other events.
    *
    * @throws {ClosedError} Once the semaphore is closed, destroyed, or its
    *   region closed.
+   * @throws {CorruptedError} If the shared bytes are no valid `sem_t`.
    *
    * @example
    * ```ts
@@ -93,12 +100,12 @@ export abstract class CountingSemaphore {
    * ```
    */
   wait(): void {
-    semWait(this.#access.use(), this.#access);
+    semWait(this.#access);
   }
 
   /**
    * Takes one unit if one is free now, or within `timeoutMs` (blocking this
-   * thread meanwhile, `sem_timedwait`). Returns false when none came; a
+   * thread meanwhile, like `sem_timedwait`). Returns false when none came; a
    * false never comes before `timeoutMs` has passed on the monotonic clock.
    *
    * @param timeoutMs Milliseconds to wait at most; 0 (default) does not wait,
@@ -107,6 +114,7 @@ export abstract class CountingSemaphore {
    * @throws {TypeError|RangeError} On a bad timeout.
    * @throws {ClosedError} Once the semaphore is closed, destroyed, or its
    *   region closed.
+   * @throws {CorruptedError} If the shared bytes are no valid `sem_t`.
    *
    * @example
    * ```ts
@@ -122,7 +130,7 @@ export abstract class CountingSemaphore {
    */
   tryWait(timeoutMs: number = 0): boolean {
     checkTimeoutMs(timeoutMs);
-    return semTryWait(this.#access.use(), timeoutMs, this.#access);
+    return semTryWait(this.#access, timeoutMs);
   }
 
   /**
@@ -137,6 +145,8 @@ export abstract class CountingSemaphore {
    * @throws {ClosedError} As a rejection, once the semaphore is closed,
    *   destroyed, or its region closed, also while the wait is pending (a
    *   closed region is noticed within 500 ms).
+   * @throws {CorruptedError} As a rejection, if the shared bytes are (or
+   *   become while it waits) no valid `sem_t`.
    *
    * @example Waiting for work with a deadline, or until shutdown
    * ```ts
@@ -154,18 +164,19 @@ export abstract class CountingSemaphore {
    */
   waitAsync(options?: WaitOptions): Promise<void> {
     try {
-      return semWaitAsync(this.#access, checkWaitOptions(options));
+      return semWaitAsync(this.#access, checkWaitOptions(options), this);
     } catch (error) {
       return Promise.reject(error);
     }
   }
 
   /**
-   * Gives back one unit (`sem_post`), waking one waiter in any process.
+   * Gives back one unit (as `sem_post` does), waking one waiter in any process.
    *
    * @throws {ErrnoError} `EOVERFLOW` past 2147483647.
    * @throws {ClosedError} Once the semaphore is closed, destroyed, or its
    *   region closed.
+   * @throws {CorruptedError} If the shared bytes are no valid `sem_t`.
    *
    * @example
    * ```ts
@@ -177,6 +188,6 @@ export abstract class CountingSemaphore {
    * ```
    */
   post(): void {
-    semPost(this.#access.use(), this.#access);
+    semPost(this.#access);
   }
 }

@@ -463,6 +463,7 @@ export class Mutex {
     let slept = 0;
     return waitLoop<MutexGuard>({
       what: this.#place.what,
+      owner: this,
       sliceMs: LIVENESS_MS,
       poll: (sliceEnded) => {
         for (;;) {

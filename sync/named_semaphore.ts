@@ -15,8 +15,9 @@ import {
   validateMode,
   validateOptions,
 } from "../ffi/_validate.ts";
+import { KIND_SEMAPHORE, track, untrack } from "../ffi/_registry.ts";
 import { futexWake, WAKE_ALL } from "./_futex.ts";
-import type { SemaphoreAccess } from "./_sem_ops.ts";
+import { type SemaphoreAccess, type SemCells, semCells, semCheck } from "./_sem_ops.ts";
 import { CountingSemaphore } from "./counting_semaphore.ts";
 
 /**
@@ -32,7 +33,9 @@ import { CountingSemaphore } from "./counting_semaphore.ts";
  */
 export interface NamedSemaphoreCreateOptions {
   /**
-   * Permission bits, filtered by the umask. Default 0o600 (owner only).
+   * Permission bits the semaphore gets, exactly: the umask does not filter
+   * them (its file is chmod-ed after creation). Default 0o600 (owner only).
+   * Another user needs read and write permission to open it.
    *
    * @example
    * ```ts
@@ -72,7 +75,8 @@ export interface NamedSemaphoreCreateOptions {
  */
 export interface NamedSemaphoreOpenOrCreateOptions {
   /**
-   * Permission bits when this call creates it. Default 0o600.
+   * Permission bits when this call creates it, exactly (not filtered by the
+   * umask). Default 0o600.
    *
    * @example
    * ```ts
@@ -93,8 +97,9 @@ const SEM_FAILED = 0n;
 
 // Closes handles whose object was dropped without close(). It only releases
 // this process's mapping; the name is never unlinked behind anyone's back.
-const finalizer = new FinalizationRegistry<bigint>((address) => {
-  libc.sem_close(backend.pointer(address));
+const finalizer = new FinalizationRegistry<{ address: bigint; entry: number }>((held) => {
+  untrack(held.entry);
+  libc.sem_close(backend.pointer(held.address));
 });
 
 // This process's handle on a named sem_t, until close().
@@ -102,27 +107,26 @@ class OpenSemaphore implements SemaphoreAccess {
   readonly what: string;
   readonly path: string;
   readonly registered: Set<() => void> = new Set();
+  /** Its entry in the process-wide registry, for when a Worker ends unclosed. */
+  entry = 0;
   #pointer: UnsafePointer | null;
-  #words: Int32Array;
+  #cells: SemCells;
 
   constructor(name: string, address: bigint) {
     this.what = `semaphore "${name}"`;
     this.path = name;
     this.#pointer = backend.pointer(address);
-    this.#words = new Int32Array(backend.arrayBuffer(address, platform.SEM_T_SIZE));
+    const words = new Int32Array(backend.arrayBuffer(address, platform.SEM_T_SIZE));
+    this.#cells = semCells(this.#pointer!, words);
   }
 
   get closed(): boolean {
     return this.#pointer === null;
   }
 
-  use(): UnsafePointer {
+  cells(): SemCells {
     if (this.#pointer === null) throw new ClosedError(this.what);
-    return this.#pointer;
-  }
-
-  words(): Int32Array {
-    return this.#words;
+    return this.#cells;
   }
 
   // sem_close unmaps the sem_t, so nothing may touch it afterwards: pending
@@ -133,15 +137,30 @@ class OpenSemaphore implements SemaphoreAccess {
     for (const withdraw of this.registered) withdraw();
     finalizer.unregister(this);
     this.#pointer = null;
-    const words = this.#words;
-    this.#words = new Int32Array(0);
-    (words.buffer as ArrayBuffer & { transfer(length: number): ArrayBuffer }).transfer(0);
+    const { buffer } = this.#cells.words;
+    (buffer as ArrayBuffer & { transfer(length: number): ArrayBuffer }).transfer(0);
     // Wake this object's sleepers so that they notice the close at once.
     futexWake(pointer, WAKE_ALL);
+    untrack(this.entry);
     if (libc.sem_close(pointer) !== 0) {
       throw new ErrnoError(errno(), "sem_close", `close ${this.what}`, this.path);
     }
   }
+}
+
+// sem_open filters the mode through the umask, and a semaphore another user
+// cannot open read-write is useless to them, so a semaphore this call created
+// gets exactly `mode` by chmod of its file. On failure it is removed again.
+function setExactMode(name: string, address: bigint, mode: number): void {
+  // glibc names the file /dev/shm/sem.NAME, musl /dev/shm/NAME.
+  const file = backend.libraryPath.includes("musl")
+    ? `/dev/shm${name}`
+    : `/dev/shm/sem.${name.slice(1)}`;
+  if (libc.chmod(cString(file), mode) === 0) return;
+  const error = new ErrnoError(errno(), "chmod", `set the mode of semaphore "${name}"`, name);
+  libc.sem_close(backend.pointer(address));
+  libc.sem_unlink(cString(name));
+  throw error;
 }
 
 /** Checks what `create` and `openOrCreate` share; returns the mode. */
@@ -184,11 +203,19 @@ export class NamedSemaphore extends CountingSemaphore implements Disposable {
 
   private constructor(name: string, address: bigint, created: boolean) {
     const sem = new OpenSemaphore(name, address);
+    try {
+      // Another process may have scribbled over the file; refuse it whole.
+      semCheck(sem);
+    } catch (error) {
+      libc.sem_close(backend.pointer(address));
+      throw error;
+    }
     super(sem);
     this.#name = name;
     this.#created = created;
     this.#sem = sem;
-    finalizer.register(this, address, sem);
+    sem.entry = track(KIND_SEMAPHORE, address, platform.SEM_T_SIZE);
+    finalizer.register(this, { address, entry: sem.entry }, sem);
   }
 
   /**
@@ -222,6 +249,7 @@ export class NamedSemaphore extends CountingSemaphore implements Disposable {
     if (address === SEM_FAILED) {
       throw new ErrnoError(errno(), "sem_open", `create semaphore "${name}"`, name);
     }
+    setExactMode(name, address, mode);
     return new NamedSemaphore(name, address, true);
   }
 
@@ -230,6 +258,7 @@ export class NamedSemaphore extends CountingSemaphore implements Disposable {
    *
    * @param name The semaphore's name.
    * @throws {ErrnoError} `ENOENT` if there is none by that name.
+   * @throws {CorruptedError} If its file holds no valid `sem_t`.
    *
    * @example
    * ```ts
@@ -284,7 +313,10 @@ export class NamedSemaphore extends CountingSemaphore implements Disposable {
     // Loop because the name can be unlinked between the two attempts.
     for (let attempt = 0; attempt < 100; attempt++) {
       const made = libc.sem_open(path, O_CREAT | O_EXCL, mode, value);
-      if (made !== SEM_FAILED) return new NamedSemaphore(name, made, true);
+      if (made !== SEM_FAILED) {
+        setExactMode(name, made, mode);
+        return new NamedSemaphore(name, made, true);
+      }
       const code = errno();
       if (code !== EEXIST) {
         throw new ErrnoError(code, "sem_open", `create semaphore "${name}"`, name);

@@ -4,34 +4,37 @@
  *
  * @module
  */
-import type { UnsafePointer } from "../ffi/_backend.ts";
 import { errno, libc, platform } from "../ffi/_libc.ts";
 import { ErrnoError } from "../ffi/errors.ts";
 import type { SharedRegion } from "../ffi/region.ts";
 import { validateInteger } from "../ffi/_validate.ts";
 import { futexWake, WAKE_ALL } from "./_futex.ts";
 import { Place } from "./_place.ts";
-import type { SemaphoreAccess } from "./_sem_ops.ts";
+import { type SemaphoreAccess, type SemCells, semCells, semCheck } from "./_sem_ops.ts";
 import { CountingSemaphore } from "./counting_semaphore.ts";
 
 // The sem_t at a place in a region.
 class MemorySemaphore extends Place implements SemaphoreAccess {
   readonly registered: Set<() => void> = new Set();
+  #cells: SemCells | null = null;
 
   constructor(region: SharedRegion, byteOffset: number) {
     super(region, byteOffset, platform.SEM_T_SIZE, platform.SEM_T_ALIGN, "semaphore");
   }
 
-  use(): UnsafePointer {
-    this.words();
-    return this.pointer;
+  cells(): SemCells {
+    const words = this.words();
+    // Rebuilt only when the place was looked up again (a remapped region).
+    if (this.#cells?.words !== words) this.#cells = semCells(this.pointer, words);
+    return this.#cells;
   }
 
   destroy(): void {
     if (this.retired) return;
-    const pointer = this.use();
+    const { pointer } = this.cells();
     for (const withdraw of this.registered) withdraw();
     this.retire();
+    this.#cells = null;
     futexWake(pointer, WAKE_ALL);
     if (libc.sem_destroy(pointer) !== 0) {
       throw new ErrnoError(errno(), "sem_destroy", `destroy ${this.what}`);
@@ -125,21 +128,25 @@ export class Semaphore extends CountingSemaphore {
   static init(region: SharedRegion, byteOffset: number, value: number = 0): Semaphore {
     const sem = new MemorySemaphore(region, byteOffset);
     validateInteger(value, "value", 0, platform.SEM_VALUE_MAX);
-    if (libc.sem_init(sem.use(), 1, value) !== 0) {
+    if (libc.sem_init(sem.cells().pointer, 1, value) !== 0) {
       throw new ErrnoError(errno(), "sem_init", `initialize ${sem.what}`);
     }
+    semCheck(sem); // refuses a C library whose sem_t this does not follow
     return new Semaphore(sem);
   }
 
   /**
    * Uses the semaphore that another process (or C program) initialized at
-   * `byteOffset` of `region`. Nothing is written.
+   * `byteOffset` of `region`. Nothing is written. The bytes are checked
+   * first, and again by every operation: anything but a glibc `sem_t`
+   * (`sem_init` with either `pshared`, or zeroed memory) is refused.
    *
    * @param region The region holding the semaphore.
    * @param byteOffset Where `init` (or C's `sem_init`) put it.
    * @returns The semaphore.
    * @throws {TypeError|RangeError} On a bad region or offset.
    * @throws {ClosedError} If the region is closed.
+   * @throws {CorruptedError} If the bytes there are no valid `sem_t`.
    *
    * @example
    * ```ts
@@ -155,7 +162,9 @@ export class Semaphore extends CountingSemaphore {
    * ```
    */
   static attach(region: SharedRegion, byteOffset: number): Semaphore {
-    return new Semaphore(new MemorySemaphore(region, byteOffset));
+    const sem = new MemorySemaphore(region, byteOffset);
+    semCheck(sem);
+    return new Semaphore(sem);
   }
 
   /**

@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { SharedMemory } from "../mod.ts";
+import { NamedSemaphore, SharedMemory } from "../mod.ts";
 import { type Runtime, uniqueName } from "./_helpers.ts";
 
 /** Resolves after `ms` milliseconds. */
@@ -41,4 +41,22 @@ export async function withRegion<T>(
 /** The runtime that is not `runtime`, for tests that cross the two. */
 export function otherRuntime(runtime: Runtime): Runtime {
   return runtime === "deno" ? "bun" : "deno";
+}
+
+/**
+ * Removes shared memory objects and named semaphores that a child may or may
+ * not have left: names already gone are skipped.
+ */
+export function unlinkIfThere(names: { shm?: string[]; sem?: string[] }): void {
+  const attempts = [
+    ...(names.shm ?? []).map((n) => () => SharedMemory.unlink(n)),
+    ...(names.sem ?? []).map((n) => () => NamedSemaphore.unlink(n)),
+  ];
+  for (const unlink of attempts) {
+    try {
+      unlink();
+    } catch {
+      // never made, or removed by the child
+    }
+  }
 }
