@@ -5,8 +5,8 @@
  *
  * @module
  */
-export { ClosedError, ErrnoError, errnoName } from "./errors.ts";
-export type { SharedRegion, TypedArrayConstructor, UnsafePointer } from "./region.ts";
+export { ClosedError, CorruptedError, ErrnoError, errnoName } from "./errors.ts";
+export type { RegionAccess, SharedRegion, TypedArrayConstructor, UnsafePointer } from "./region.ts";
 export { MappedRegion } from "./mapped_region.ts";
 export {
   SharedMemory,

@@ -10,6 +10,31 @@ import type { TypedArrayConstructor } from "./_mapping.ts";
 export type { TypedArrayConstructor, UnsafePointer };
 
 /**
+ * What a write through a region's views does, so that code placing data or
+ * locks in a region can refuse the writes that would not work:
+ * - `"read-write"`: it reaches every process mapping the same object.
+ * - `"copy-on-write"`: it stays in this process (MAP_PRIVATE), never reaching
+ *   the object or other processes; `SharedMemory.open` with `readOnly`, and a
+ *   `MappedFile` opened `readOnly` or `private`.
+ * - `"read-only"`: the kernel refuses it and the process dies of SIGSEGV,
+ *   since JavaScript has no read-only ArrayBuffer; a System V segment
+ *   attached with `readOnly` (SHM_RDONLY). Layouts and sync primitives throw
+ *   TypeError instead of writing there.
+ *
+ * @example Writing only where it is shared
+ * ```ts
+ * import { type RegionAccess, SharedMemory } from "./mod.ts";
+ * const name = `/doc-region-access-${Date.now()}`;
+ * using shm = SharedMemory.create(name, 4096);
+ * using copy = SharedMemory.open(name, { readOnly: true });
+ * const modes: RegionAccess[] = [shm.access, copy.access];
+ * console.assert(modes.join() === "read-write,copy-on-write");
+ * shm.unlink();
+ * ```
+ */
+export type RegionAccess = "read-write" | "copy-on-write" | "read-only";
+
+/**
  * A mapped region of shared memory: a POSIX object, a System V segment or a
  * mapped file.
  *
@@ -30,6 +55,8 @@ export interface SharedRegion {
   readonly size: number;
   /** True once the memory has been unmapped or detached. */
   readonly closed: boolean;
+  /** What a write through a view does; see {@linkcode RegionAccess}. */
+  readonly access: RegionAccess;
   /** The whole region; detached (length 0) once the region is closed. */
   readonly buffer: ArrayBuffer;
   /** A bounded view; throws RangeError if it would pass the end. */

@@ -8,6 +8,7 @@ import { type Binding, live } from "./_binding.ts";
 import { describe, type Entry, type FieldImpl } from "./_field.ts";
 import {
   type ArrayViewClass,
+  ReadOnlyRecordArray,
   RecordArray,
   recordArrayClass,
   valueArrayClass,
@@ -39,12 +40,13 @@ export function arrayImpl(element: FieldImpl, count: number): FieldImpl {
   }
   const values = element.kind === "number" || element.kind === "char";
   let View: ArrayViewClass | undefined;
-  const viewClass = (): ArrayViewClass => {
-    if (values) return valueArrayClass(numberKindOf(element));
-    const records = element.recordClass;
-    return records === undefined
-      ? RecordArray as ArrayViewClass
-      : recordArrayClass(records, element.byteLength);
+  let ReadOnlyView: ArrayViewClass | undefined;
+  const viewClass = (readOnly: boolean): ArrayViewClass => {
+    if (values) return valueArrayClass(numberKindOf(element), readOnly);
+    if (element.recordClass === undefined) {
+      return (readOnly ? ReadOnlyRecordArray : RecordArray) as ArrayViewClass;
+    }
+    return recordArrayClass(element.recordClass(readOnly), element.byteLength, readOnly);
   };
 
   const impl: FieldImpl = {
@@ -56,8 +58,8 @@ export function arrayImpl(element: FieldImpl, count: number): FieldImpl {
     stable: true,
     hasSlots: element.hasSlots,
     read(b: Binding, o: number): object {
-      View ??= viewClass();
-      return new View(b, o, element, count, name, !values);
+      const Class = b.readOnly ? (ReadOnlyView ??= viewClass(true)) : (View ??= viewClass(false));
+      return new Class(b, o, element, count, name, !values);
     },
     prepare(value: unknown, where: string, init: boolean): unknown[] | undefined {
       if (init && value === undefined) return undefined;

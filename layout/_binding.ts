@@ -7,6 +7,11 @@
  * `recover` throws a ClosedError instead, so no accessor ever reads a
  * detached buffer's `undefined` or writes into nothing.
  *
+ * A region whose writes fault (a System V segment attached SHM_RDONLY) is
+ * bound `readOnly`: views over it are made from read-only classes whose
+ * setters throw TypeError, so a write never reaches the memory and views of
+ * writable regions pay nothing for the check.
+ *
  * @module
  */
 import { ClosedError } from "../ffi/errors.ts";
@@ -16,6 +21,8 @@ import { describe } from "../ffi/_validate.ts";
 /** The views over one region's current buffer. */
 export interface Binding {
   readonly region: SharedRegion;
+  /** True if writes to the region would fault: views refuse them instead. */
+  readonly readOnly: boolean;
   buffer: ArrayBuffer;
   dv: DataView;
   u8: Uint8Array;
@@ -45,7 +52,13 @@ export function bind(region: SharedRegion): Binding {
   let binding = bindings.get(region);
   if (binding === undefined) {
     const buffer = region.buffer;
-    binding = { region, buffer, dv: new DataView(buffer), u8: new Uint8Array(buffer) };
+    binding = {
+      region,
+      readOnly: region.access === "read-only",
+      buffer,
+      dv: new DataView(buffer),
+      u8: new Uint8Array(buffer),
+    };
     bindings.set(region, binding);
   } else if (binding.buffer.byteLength === 0) {
     refresh(binding);
@@ -96,6 +109,11 @@ export function live(binding: Binding, byteOffset: number, byteLength: number): 
   if (binding.buffer.byteLength < byteOffset + byteLength) {
     recover(binding, byteOffset, byteLength);
   }
+}
+
+/** The error for `action` (e.g. `write field "age" of People`) on a read-only region. */
+export function readOnlyError(action: string): TypeError {
+  return new TypeError(`Cannot ${action}: the region is read-only (SHM_RDONLY)`);
 }
 
 /** Names a region in messages: `region "/jobs"` when it has a name or path. */

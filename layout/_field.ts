@@ -104,7 +104,11 @@ export interface FieldImpl {
   readonly byteLength: number;
   readonly alignment: number;
   readonly kind: FieldKind;
-  /** For "view" kinds: true if a view stays valid across a resize (it holds no buffer). */
+  /**
+   * For "view" kinds: true if a view stays valid across a resize (it holds no
+   * buffer). A view that holds the buffer is raw memory: on a read-only
+   * binding `read` gives a copy instead, and records do not cache it.
+   */
   readonly stable: boolean;
   /** True if this type or a part of it is a sync slot. */
   readonly hasSlots: boolean;
@@ -126,8 +130,11 @@ export interface FieldImpl {
   snapshot(b: Binding, o: number): unknown;
   /** Appends this field's description lines (for the header). */
   entries(path: string, offset: number, out: Entry[]): void;
-  /** For structs: the class of its records, `new (binding, byteOffset)`. */
-  readonly recordClass?: new (b: Binding, o: number) => object;
+  /**
+   * For structs: the class of its records, `new (binding, byteOffset)`;
+   * with `readOnly`, the class whose setters throw (for read-only bindings).
+   */
+  recordClass?(readOnly: boolean): new (b: Binding, o: number) => object;
   /** For composite types: the part named by `key` (field name or index). */
   child?(key: string, where: string): { offset: number; impl: FieldImpl };
 }

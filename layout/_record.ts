@@ -11,9 +11,9 @@
  *
  * @module
  */
-import { type Binding, live, recover } from "./_binding.ts";
+import { type Binding, live, readOnlyError, recover } from "./_binding.ts";
 import type { FieldImpl } from "./_field.ts";
-import { badNumber, numberAccessSource, type NumberKind, numberKindOf } from "./numbers.ts";
+import { badNumber, numberAccessSource, numberKindOf } from "./numbers.ts";
 import { codegen, compile } from "./_codegen.ts";
 
 /** Own properties of every record, keyed by symbols so no field name clashes. */
@@ -168,19 +168,40 @@ function writer(slot: FieldSlot) {
   };
 }
 
+/** The setter of a field on a read-only binding: refuses, writes nothing. */
+function refuser(slot: FieldSlot, structName: string): () => never {
+  return () => {
+    throw readOnlyError(`write field "${slot.name}" of ${structName}`);
+  };
+}
+
+/**
+ * True for a field whose value is a view holding the buffer (`bytes(n)`):
+ * on a read-only binding its `read` gives a copy, which is not cached, so
+ * each read sees the memory as it is now.
+ */
+function copiedWhenReadOnly(impl: FieldImpl): boolean {
+  return impl.kind === "view" && !impl.stable;
+}
+
 // The names the generated class body refers to.
 const GENERATED_NAMES = ["B", "O", "K", "recover", "bad", "rd", "wr", "kid"];
 
 /**
  * Builds the record class of a struct, named `name` whatever that is (the
- * name is set as a property, never written into generated source).
+ * name is set as a property, never written into generated source). With
+ * `readOnly`, for regions whose writes fault: the getters are the same and
+ * every setter throws TypeError, so records of writable regions carry no
+ * check.
  */
 export function recordClass(
   name: string,
   slots: readonly FieldSlot[],
   struct: FieldImpl,
+  readOnly = false,
 ): RecordClass {
-  const Class = (codegen() ? generated(slots) : undefined) ?? closures(slots);
+  const Class = (codegen() ? generated(name, slots, readOnly) : undefined) ??
+    closures(name, slots, readOnly);
   Object.defineProperty(Class, "name", { value: name });
   Object.setPrototypeOf(Class.prototype, RecordBase.prototype);
   Object.defineProperty(Class.prototype, STRUCT, { value: struct });
@@ -188,7 +209,11 @@ export function recordClass(
 }
 
 /** The class generated as source, or undefined if the engine refuses it. */
-function generated(slots: readonly FieldSlot[]): RecordClass | undefined {
+function generated(
+  name: string,
+  slots: readonly FieldSlot[],
+  readOnly: boolean,
+): RecordClass | undefined {
   const bad: ((v: unknown) => never)[] = [];
   const rd: ((b: Binding, o: number) => unknown)[] = [];
   const wr: ((b: Binding, o: number, v: unknown) => void)[] = [];
@@ -197,20 +222,25 @@ function generated(slots: readonly FieldSlot[]): RecordClass | undefined {
   slots.forEach((slot, i) => {
     const { impl, offset: off, name: field } = slot;
     const kind = numberKindOf(impl);
-    wr[i] = writer(slot);
+    wr[i] = readOnly ? refuser(slot, name) : writer(slot);
+    const set = `set ${field}(v) { wr[${i}](this[B], this[O] + ${off}, v); }`;
     if (kind !== undefined) {
       bad[i] = (v) => badNumber(kind, slot.where, v);
-      members.push(numberAccessors(field, kind, off, i));
+      const { read, write } = numberAccessSource(kind, String(off), `bad[${i}](v)`);
+      members.push(
+        `get ${field}() {\n    ${read}\n  }`,
+        readOnly ? set : `set ${field}(v) {\n    ${write}\n  }`,
+      );
       return;
     }
-    if (impl.kind === "char") {
+    if (impl.kind === "char" || (readOnly && copiedWhenReadOnly(impl))) {
       rd[i] = (b, o) => impl.read(b, o);
       members.push(`get ${field}() { return rd[${i}](this[B], this[O] + ${off}); }`);
     } else {
       kid[i] = (r) => kidOf(r, i, slot);
       members.push(`get ${field}() { return kid[${i}](this); }`);
     }
-    members.push(`set ${field}(v) { wr[${i}](this[B], this[O] + ${off}, v); }`);
+    members.push(set);
   });
   const source = `return class {
   constructor(b, o) { this[B] = b; this[O] = o; this[K] = undefined; }
@@ -223,12 +253,7 @@ function generated(slots: readonly FieldSlot[]): RecordClass | undefined {
   ) as RecordClass | undefined;
 }
 
-function numberAccessors(field: string, kind: NumberKind, off: number, i: number): string {
-  const { read, write } = numberAccessSource(kind, String(off), `bad[${i}](v)`);
-  return `get ${field}() {\n    ${read}\n  }\n  set ${field}(v) {\n    ${write}\n  }`;
-}
-
-function closures(slots: readonly FieldSlot[]): RecordClass {
+function closures(name: string, slots: readonly FieldSlot[], readOnly: boolean): RecordClass {
   const Class = class {
     [BINDING]: Binding;
     [OFFSET]: number;
@@ -241,8 +266,10 @@ function closures(slots: readonly FieldSlot[]): RecordClass {
   };
   slots.forEach((slot, i) => {
     const { impl, offset: off } = slot;
-    const write = writer(slot);
-    const get = impl.kind === "view" || impl.kind === "slot"
+    const write = readOnly ? refuser(slot, name) : writer(slot);
+    const cached = (impl.kind === "view" || impl.kind === "slot") &&
+      !(readOnly && copiedWhenReadOnly(impl));
+    const get = cached
       ? function (this: RecordInternals) {
         return kidOf(this, i, slot);
       }

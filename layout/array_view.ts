@@ -15,7 +15,7 @@
  *
  * @module
  */
-import { type Binding, live, recover } from "./_binding.ts";
+import { type Binding, live, readOnlyError, recover } from "./_binding.ts";
 import { codegen, compile } from "./_codegen.ts";
 import { describe, type FieldImpl } from "./_field.ts";
 import { cachedView, type Inspect, jsonSafe, KIDS, type Kids, show } from "./_record.ts";
@@ -497,7 +497,8 @@ export class ValueArray<T> extends ArrayViewBase<T> {
    * `Atomics`. Only for number elements. Like every view, it is emptied when
    * the region is closed or resized.
    *
-   * @throws {TypeError} If the elements are not numbers.
+   * @throws {TypeError} If the elements are not numbers, or the region is
+   *   read-only (System V SHM_RDONLY: a write through the view would fault).
    *
    * @example Atomic counters inside a struct
    * ```ts
@@ -514,6 +515,46 @@ export class ValueArray<T> extends ArrayViewBase<T> {
     return this.typed() as TypedArrayOf<T>;
   }
 }
+
+/**
+ * The views of a read-only region (System V SHM_RDONLY), whose writes would
+ * kill the process: every write (`set`, `view[i] = v`) and `asTypedArray()`
+ * (a view that cannot refuse writes) throws TypeError; reads are unchanged.
+ * Views of writable regions are the plain classes, with no check.
+ */
+function refuseWrite(view: ArrayViewBase<unknown>, index: number): never {
+  throw readOnlyError(`write element ${index} of ${view[V_WHAT]}`);
+}
+
+function refuseTyped(view: ArrayViewBase<unknown>): never {
+  throw new TypeError(
+    `Cannot view ${
+      view[V_WHAT]
+    } as a typed array: the region is read-only (SHM_RDONLY) and a write through it would kill the process; read with get(i) or toObject()`,
+  );
+}
+
+/** A RecordArray over a read-only region: `set` throws TypeError. */
+export class ReadOnlyRecordArray<T> extends RecordArray<T> {
+  protected override write(index: number): void {
+    this.checkIndex(index);
+    refuseWrite(this, index);
+  }
+}
+Object.defineProperty(ReadOnlyRecordArray, "name", { value: "RecordArray" });
+
+/** A ValueArray over a read-only region: writes and `asTypedArray()` throw TypeError. */
+export class ReadOnlyValueArray<T> extends ValueArray<T> {
+  protected override write(index: number): void {
+    this.checkIndex(index);
+    refuseWrite(this, index);
+  }
+
+  protected override typed(): unknown {
+    refuseTyped(this);
+  }
+}
+Object.defineProperty(ReadOnlyValueArray, "name", { value: "ValueArray" });
 
 /** The constructor shared by both view classes and their generated subclasses. */
 export type ArrayViewClass = new (
@@ -533,13 +574,15 @@ const recordArrays = new WeakMap<object, ArrayViewClass>();
 export function recordArrayClass(
   make: new (b: Binding, o: number) => object,
   stride: number,
+  readOnly: boolean,
 ): ArrayViewClass {
-  if (!codegen()) return RecordArray as ArrayViewClass;
+  const Base = readOnly ? ReadOnlyRecordArray : RecordArray;
+  if (!codegen()) return Base as ArrayViewClass;
   const found = recordArrays.get(make);
   if (found !== undefined) return found;
   const made = compile(
     ["Base", "Make", "B", "O", "N", "BAD"],
-    [RecordArray, make, V_BINDING, V_OFFSET, V_COUNT, V_BAD_INDEX],
+    [Base, make, V_BINDING, V_OFFSET, V_COUNT, V_BAD_INDEX],
     `class Iter {
   constructor(b, o, n) { this.b = b; this.o = o; this.n = n; this.i = 0; }
   next() {
@@ -557,23 +600,34 @@ return class RecordArray extends Base {
   }
   [Symbol.iterator]() { return new Iter(this[B], this[O], this[N]); }
 };`,
-  ) as ArrayViewClass | undefined ?? RecordArray as ArrayViewClass;
+  ) as ArrayViewClass | undefined ?? Base as ArrayViewClass;
   recordArrays.set(make, made);
   return made;
 }
 
 const valueArrays = new Map<NumberKind, ArrayViewClass>();
+const readOnlyValueArrays = new Map<NumberKind, ArrayViewClass>();
 
-/** A ValueArray subclass for one number type with `get`/`set` inlined. */
-export function valueArrayClass(kind: NumberKind | undefined): ArrayViewClass {
-  if (kind === undefined || !codegen()) return ValueArray as ArrayViewClass;
-  const found = valueArrays.get(kind);
+/**
+ * A ValueArray subclass for one number type with `get`/`set` inlined; with
+ * `readOnly`, `get` only (the inherited `set` refuses).
+ */
+export function valueArrayClass(kind: NumberKind | undefined, readOnly: boolean): ArrayViewClass {
+  const Base = readOnly ? ReadOnlyValueArray : ValueArray;
+  if (kind === undefined || !codegen()) return Base as ArrayViewClass;
+  const cache = readOnly ? readOnlyValueArrays : valueArrays;
+  const found = cache.get(kind);
   if (found !== undefined) return found;
   const { read, write } = numberAccessSource(kind, `i * ${kind.size}`, "badValue(this[W], i, v)");
+  const setter = readOnly ? "" : `
+  set(i, v) {
+    ${CHECK_INDEX}
+    ${write}
+  }`;
   const made = compile(
     ["Base", "B", "O", "N", "W", "BAD", "recover", "badValue"],
     [
-      ValueArray,
+      Base,
       V_BINDING,
       V_OFFSET,
       V_COUNT,
@@ -586,13 +640,9 @@ export function valueArrayClass(kind: NumberKind | undefined): ArrayViewClass {
   get(i) {
     ${CHECK_INDEX}
     ${read}
-  }
-  set(i, v) {
-    ${CHECK_INDEX}
-    ${write}
-  }
+  }${setter}
 };`,
-  ) as ArrayViewClass | undefined ?? ValueArray as ArrayViewClass;
-  valueArrays.set(kind, made);
+  ) as ArrayViewClass | undefined ?? Base as ArrayViewClass;
+  cache.set(kind, made);
   return made;
 }

@@ -51,7 +51,9 @@ export function byteSource(value: unknown, where: string, limit: number, name: s
  * reach past the field). Assigning a Uint8Array, any ArrayBufferView, an
  * ArrayBuffer or an array of byte values copies it in and zeroes the rest of
  * the field; a longer source is refused with RangeError and nothing is
- * written.
+ * written. On a read-only region (System V SHM_RDONLY) reading gives a copy
+ * made at that moment instead, since a write through a live view would kill
+ * the process.
  *
  * @param length Size in bytes, an integer from 1 to 2^31 - 1.
  * @returns The field type, named `bytes[length]`.
@@ -77,7 +79,9 @@ export function bytes(length: number): FieldType<Uint8Array> {
   return byteField<Uint8Array>(name, n, "view", false, {
     read(b: Binding, o: number): Uint8Array {
       live(b, o, n);
-      return new Uint8Array(b.buffer, o, n);
+      // No typed array refuses writes, and one over read-only memory would
+      // let `rec.id[0] = 1` kill the process: a read-only region gets a copy.
+      return b.readOnly ? b.u8.slice(o, o + n) : new Uint8Array(b.buffer, o, n);
     },
     prepare(value: unknown, where: string, init: boolean): Uint8Array | undefined {
       if (init && value === undefined) return undefined;

@@ -7,7 +7,7 @@
  */
 import type { SharedRegion } from "../ffi/region.ts";
 import { validateBoolean, validateOptions } from "../ffi/_validate.ts";
-import { bind, live, regionName, validateRegion } from "./_binding.ts";
+import { bind, live, readOnlyError, regionName, validateRegion } from "./_binding.ts";
 import { defineType, describe, type FieldImpl, type FieldType } from "./_field.ts";
 import {
   type Described,
@@ -172,7 +172,9 @@ export interface Layout<V, W = unknown> extends FieldType<V> {
   describe(): string;
   /**
    * A view of the bytes at `byteOffset` as this layout: no copy, no header,
-   * no initialization; for memory a C program (or `init`) laid out.
+   * no initialization; for memory a C program (or `init`) laid out. On a
+   * read-only region (System V SHM_RDONLY) the view reads as usual and every
+   * write through it throws TypeError.
    *
    * @param region Any shared-memory region.
    * @param byteOffset A multiple of `alignment`. Default 0.
@@ -200,7 +202,8 @@ export interface Layout<V, W = unknown> extends FieldType<V> {
    * @param byteOffset A multiple of `alignment` (and of 8 with `header`). Default 0.
    * @param options `values`, `header` and `version`.
    * @returns The record or array view, as `at` or `attach` would give.
-   * @throws {TypeError|RangeError} On a bad argument or value, before any byte is written.
+   * @throws {TypeError|RangeError} On a bad argument or value, or a read-only
+   *   region (System V SHM_RDONLY), before any byte is written.
    *
    * @example
    * ```ts
@@ -367,6 +370,7 @@ export function placement(impl: FieldImpl): {
     at,
     init(region: SharedRegion, byteOffset = 0, options?: InitOptions<unknown>): unknown {
       validateRegion(region);
+      if (region.access === "read-only") throw readOnlyError(`initialize ${impl.name}`);
       validateOptions(options);
       validateBoolean(options?.header, "options.header");
       const header = options?.header ?? false;

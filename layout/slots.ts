@@ -8,6 +8,10 @@
  * lock (8 bytes, 8-aligned). A C program declaring the same struct uses
  * `sem_t`, `int`, and 8 aligned bytes for the mutex.
  *
+ * On a read-only region (System V SHM_RDONLY) reading a `mutex` or
+ * `semaphore` field throws TypeError, since every use of them writes; a
+ * `flag` field can be read and waited on there.
+ *
  * @module
  */
 import { Flag, Mutex, Semaphore } from "../sync/mod.ts";

@@ -17,7 +17,7 @@ import {
   validateCount,
   type ValueOf,
 } from "./_field.ts";
-import { type FieldSlot, isRecord, recordClass, snapshotOf } from "./_record.ts";
+import { type FieldSlot, isRecord, type RecordClass, recordClass, snapshotOf } from "./_record.ts";
 import type { RecordArray, ValueArray } from "./array_view.ts";
 import { arrayImpl } from "./_array_impl.ts";
 import { defineLayout, type Layout, placement } from "./layout.ts";
@@ -208,7 +208,9 @@ const RESERVED = new Map([
  * no copy, no serialization. A value that does not fit its field is refused
  * with RangeError (a wrong type with TypeError) before anything is written.
  * Assigning a whole nested struct or array replaces it: fields not given
- * become zero, as in a C compound literal; sync slots are never touched.
+ * become zero, as in a C compound literal; sync slots are never touched. On
+ * a read-only region (System V SHM_RDONLY) records and array views read as
+ * usual and every assignment throws TypeError, writing nothing.
  *
  * @param fields Field name to type, in C declaration order. Names are JS
  *   identifiers other than `constructor`, `__proto__`, `prototype` and
@@ -311,10 +313,10 @@ function structImpl(
     stable: true,
     hasSlots,
     read(b: Binding, o: number): object {
-      return new Make(b, o);
+      return b.readOnly ? new (readOnlyClass())(b, o) : new Make(b, o);
     },
-    get recordClass() {
-      return Make;
+    recordClass(readOnly: boolean) {
+      return readOnly ? readOnlyClass() : Make;
     },
     prepare(value: unknown, where: string, init: boolean): unknown[] | undefined {
       if (init && value === undefined) return undefined;
@@ -395,5 +397,8 @@ function structImpl(
     },
   };
   const Make = recordClass(name, slots, impl);
+  // Made on first use: most programs never bind a read-only region.
+  let ReadOnly: RecordClass | undefined;
+  const readOnlyClass = () => (ReadOnly ??= recordClass(name, slots, impl, true));
   return impl;
 }

@@ -124,7 +124,10 @@ export function abortError(signal: AbortSignal, what: string): DOMException {
 
 /**
  * Checks that `byteLength` bytes at `byteOffset`, aligned to `alignment`, fit
- * in `region`, before any system call touches it.
+ * in `region`, before any system call touches it. Refuses a copy-on-write
+ * region, and a read-only one unless the primitive is `readable` there (it
+ * has operations that only read, and refuses the others with
+ * {@linkcode checkWritable}).
  */
 export function checkPlace(
   region: unknown,
@@ -132,6 +135,7 @@ export function checkPlace(
   byteLength: number,
   alignment: number,
   what: string,
+  readable = false,
 ): asserts region is SharedRegion {
   if (
     region === null || typeof region !== "object" ||
@@ -146,15 +150,18 @@ export function checkPlace(
   }
   const shared = region as SharedRegion;
   if (shared.closed) throw new ClosedError("the region");
-  // A read-only mapping faults on the first atomic write; a copy-on-write
-  // one (readOnly SharedMemory, private MappedFile) would keep the writes
-  // to itself. Either way the primitive would not be shared.
-  const flags = region as { readOnly?: unknown; private?: unknown };
-  if (flags.readOnly === true || flags.private === true) {
+  // A copy-on-write mapping would keep the primitive's writes to itself; even
+  // a futex wait there copies the page (the kernel asks for write access
+  // first), so later reads no longer see other processes.
+  const access = shared.access;
+  if (access === "copy-on-write") {
     throw new TypeError(
-      `region is ${
-        flags.readOnly === true ? "read-only" : "private (copy-on-write)"
-      }: a ${what} there would not be shared with other processes`,
+      `region is copy-on-write (opened readOnly or private): a ${what} there would not be shared with other processes`,
+    );
+  }
+  if (access === "read-only" && !readable) {
+    throw new TypeError(
+      `region is read-only (SHM_RDONLY): every use of a ${what} writes to it, which would kill the process`,
     );
   }
   if (typeof byteOffset !== "number") {
@@ -169,6 +176,21 @@ export function checkPlace(
   if (byteOffset % alignment !== 0) {
     throw new RangeError(
       `byteOffset must be a multiple of ${alignment} for a ${what}, got ${byteOffset}`,
+    );
+  }
+}
+
+/**
+ * Refuses `action` (e.g. `"set"`) on a primitive whose region is read-only:
+ * the write would fault the process (SIGSEGV) instead of throwing.
+ */
+export function checkWritable(
+  place: { readonly region: SharedRegion; readonly what: string },
+  action: string,
+): void {
+  if (place.region.access === "read-only") {
+    throw new TypeError(
+      `Cannot ${action} ${place.what}: the region is read-only (SHM_RDONLY)`,
     );
   }
 }

@@ -9,7 +9,11 @@ import { ClosedError } from "../ffi/errors.ts";
 import type { SharedRegion } from "../ffi/region.ts";
 import { checkPlace } from "./_options.ts";
 
-/** A primitive's words in a region. */
+/**
+ * A primitive's words in a region. Holding the region and a view over its
+ * buffer (the key of the region's finalizer) keeps the mapping alive as long
+ * as the primitive, and so while any of its waits is pending.
+ */
 export class Place {
   readonly region: SharedRegion;
   readonly byteOffset: number;
@@ -21,7 +25,9 @@ export class Place {
   #retired = false;
 
   /**
-   * Checks the place (before any system call) and takes its words.
+   * Checks the place (before any system call) and takes its words. A
+   * `readable` primitive may sit in a read-only region (its writing calls
+   * refuse it with checkWritable); others may not.
    *
    * @throws {TypeError|RangeError} On a bad region or offset.
    * @throws {ClosedError} If the region is closed.
@@ -32,8 +38,9 @@ export class Place {
     byteLength: number,
     alignment: number,
     kind: string,
+    readable = false,
   ) {
-    checkPlace(region, byteOffset, byteLength, alignment, kind);
+    checkPlace(region, byteOffset, byteLength, alignment, kind, readable);
     this.region = region;
     this.byteOffset = byteOffset;
     this.what = `the ${kind} at byte ${byteOffset}`;

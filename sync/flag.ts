@@ -7,7 +7,7 @@
 import type { SharedRegion } from "../ffi/region.ts";
 import { validateInteger } from "../ffi/_validate.ts";
 import { futexWait, futexWake, WAKE_ALL } from "./_futex.ts";
-import { checkTimeoutMs, checkWaitOptions, type WaitOptions } from "./_options.ts";
+import { checkTimeoutMs, checkWaitOptions, checkWritable, type WaitOptions } from "./_options.ts";
 import { Place } from "./_place.ts";
 import { monotonicMs } from "./_time.ts";
 import { waitLoop } from "./_wait_loop.ts";
@@ -99,7 +99,7 @@ export class Flag {
   readonly #place: Place;
 
   private constructor(region: SharedRegion, byteOffset: number) {
-    this.#place = new Place(region, byteOffset, Flag.byteLength, Flag.alignment, "flag");
+    this.#place = new Place(region, byteOffset, Flag.byteLength, Flag.alignment, "flag", true);
   }
 
   /**
@@ -128,7 +128,8 @@ export class Flag {
 
   /**
    * Uses the flag at `byteOffset` of `region` as it is (any `int` there,
-   * written by us or by C).
+   * written by us or by C). On a read-only region (System V SHM_RDONLY) it
+   * can be read and waited on; `set` throws TypeError there.
    *
    * @param region The region holding the flag.
    * @param byteOffset A multiple of 4.
@@ -197,7 +198,7 @@ export class Flag {
    * Stores `value` and wakes every process and thread waiting on the flag.
    *
    * @param value A 32-bit signed integer.
-   * @throws {TypeError|RangeError} If `value` is not one.
+   * @throws {TypeError|RangeError} If `value` is not one, or (TypeError) the region is read-only.
    *
    * @example
    * ```ts
@@ -210,6 +211,7 @@ export class Flag {
    * ```
    */
   set(value: number): void {
+    checkWritable(this.#place, "set");
     validateInteger(value, "value", INT32_MIN, INT32_MAX);
     Atomics.store(this.#place.words(), 0, value);
     futexWake(this.#place.pointer, WAKE_ALL);
@@ -277,6 +279,7 @@ export class Flag {
       const checked = checkWaitOptions(options);
       return waitLoop({
         what: this.#place.what,
+        owner: this,
         sliceMs: NOTICE_MS,
         poll: () => {
           const seen = Atomics.load(this.#place.words(), 0);
