@@ -4,6 +4,11 @@
  * 1 to the counter LOOPS times under the lock, printing each value, and the
  * parent reports the final value, which must be exactly 2 × LOOPS.
  *
+ * The docs' programs fork, so both sides start at once. Starting a runtime
+ * takes far longer than counting, so here the lock is made at 0 and the
+ * child's first post opens it: the parent cannot count alone before the
+ * child runs, and the two really contend for the lock.
+ *
  * @module
  */
 import process from "node:process";
@@ -21,6 +26,11 @@ export const LOOPS = {
 export const COUNT_OPTIONS = {
   quiet: { kind: "boolean", short: "q", help: "print only the final line" },
   child: { kind: "boolean", help: "run as the child", hidden: true },
+  unlocked: {
+    kind: "boolean",
+    help: "count without taking the lock, to show the updates it loses",
+    hidden: true,
+  },
 } as const;
 
 /** The command line both programs take. */
@@ -28,6 +38,7 @@ export interface CountArgs {
   loops: number;
   quiet?: boolean;
   child?: boolean;
+  unlocked?: boolean;
 }
 
 /** A semaphore used as a lock: named (count01) or in the mapping (count02). */
@@ -53,6 +64,7 @@ export async function countTogether(
     ...shared.childArgs,
     "--child",
     ...(args.quiet ? ["--quiet"] : []),
+    ...(args.unlocked ? ["--unlocked"] : []),
   ]);
   if (child !== undefined) {
     cleanup.defer("stop the child", () => {
@@ -61,12 +73,20 @@ export async function countTogether(
   }
 
   const who = args.child ? "child" : "parent";
+  if (args.child) {
+    lock.post(); // the start: see the module comment
+  } else {
+    await acquire(lock, signal); // the child has started: give the unit back
+    lock.post();
+  }
   for (let i = 0; i < args.loops; i++) {
     await breathe();
-    await acquire(lock, signal);
-    const value = ++counter.count;
+    if (!args.unlocked) await acquire(lock, signal);
+    // Read, print, write: the docs' printf("%d", (*ptr)++) under the lock.
+    const value = counter.count + 1;
     if (!args.quiet) console.log(`${who}: ${value}`);
-    lock.post();
+    counter.count = value;
+    if (!args.unlocked) lock.post();
   }
   if (child === undefined) return 0;
 

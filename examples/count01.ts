@@ -53,7 +53,8 @@ await main(spec, (context) => {
   } else {
     file = MappedFile.open(path, { create: true, size: Counter.byteLength });
     if (!args.keep) cleanup.defer(`remove ${path}`, () => unlinkSync(path));
-    sem = NamedSemaphore.create(name, 1);
+    // At 0: the child's first post opens it (see _count.ts).
+    sem = NamedSemaphore.create(name, 0);
     if (!args.keep) cleanup.defer(`unlink semaphore ${name}`, () => NamedSemaphore.unlink(name));
   }
   cleanup.defer("close the semaphore", () => sem.close());

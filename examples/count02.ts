@@ -50,8 +50,9 @@ await main(spec, (context) => {
     if (!args.keep) cleanup.defer(`remove ${path}`, () => unlinkSync(path));
   }
   cleanup.defer("unmap the file", () => file.close());
-  // The parent makes the sem_t (sem_init, process-shared, value 1).
-  const shared = args.child ? Shared.at(file) : Shared.init(file, 0, { values: { mutex: 1 } });
+  // The parent makes the sem_t (sem_init, process-shared) at 0: the child's
+  // first post opens it, so both start counting together (see _count.ts).
+  const shared = args.child ? Shared.at(file) : Shared.init(file, 0, { values: { mutex: 0 } });
 
   return countTogether(spec.name, context, {
     counter: shared,

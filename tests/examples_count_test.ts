@@ -10,7 +10,9 @@ import { SharedMemory } from "../mod.ts";
 import { runCommand, RUNTIMES, scratchPath, uniqueName } from "./_helpers.ts";
 import * as ex from "./examples_helpers.ts";
 
-const LOOPS = 300;
+const LOOPS = 2000;
+/** Enough that two processes counting without the lock collide. */
+const UNLOCKED_LOOPS = 20_000;
 
 /** Processes still running with `text` on their command line. */
 async function processesWith(text: string): Promise<string[]> {
@@ -20,7 +22,7 @@ async function processesWith(text: string): Promise<string[]> {
 
 for (const runtime of RUNTIMES) {
   for (const name of ["count01", "count02"]) {
-    test(`${runtime} ${name}: parent and child each add ${LOOPS}; every value printed once, final ${2 * LOOPS}`, async () => {
+    test(`${runtime} ${name}: parent and child each add ${LOOPS}, started together; every value printed once, final ${2 * LOOPS}`, async () => {
       const file = scratchPath(name);
       const sem = uniqueName(name);
       const args = [String(LOOPS), "--file", file, ...(name === "count01" ? ["--sem", sem] : [])];
@@ -33,10 +35,29 @@ for (const runtime of RUNTIMES) {
       );
       const seen = lines.slice(0, -1).map((line) => /^(parent|child): (\d+)$/.exec(line));
       assert.ok(seen.every((m) => m !== null), "only parent/child lines before the total");
-      assert.equal(seen.filter((m) => m![1] === "parent").length, LOOPS);
-      assert.equal(seen.filter((m) => m![1] === "child").length, LOOPS);
-      const values = seen.map((m) => Number(m![2])).sort((a, b) => a - b);
+      const by = (who: string) => seen.filter((m) => m![1] === who).map((m) => Number(m![2]));
+      const [parent, child] = [by("parent"), by("child")];
+      assert.equal(parent.length, LOOPS);
+      assert.equal(child.length, LOOPS);
+      const values = [...parent, ...child].sort((a, b) => a - b);
       assert.deepEqual(values, Array.from({ length: 2 * LOOPS }, (_, i) => i + 1));
+      await ex.assertClean({ file, label: sem.slice(1) });
+    });
+
+    test(`${runtime} ${name} --unlocked (control): the same count without the lock loses updates`, async () => {
+      const file = scratchPath(name);
+      const sem = uniqueName(name);
+      const args = [
+        String(UNLOCKED_LOOPS),
+        "--unlocked",
+        "--file",
+        file,
+        ...(name === "count01" ? ["--sem", sem] : []),
+      ];
+      const result = await ex.run(runtime, name, args);
+      const final = Number(/final value (\d+)/.exec(result.stdout)?.[1]);
+      assert.ok(final < 2 * UNLOCKED_LOOPS, `expected lost updates, got ${final}`);
+      assert.equal(result.code, 1, "a short total exits 1");
       await ex.assertClean({ file, label: sem.slice(1) });
     });
 
@@ -91,9 +112,12 @@ for (const runtime of RUNTIMES) {
     for (const c of clients) ex.assertExit(c, 0, "count03_client");
     assert.match(
       clients[0].stdout,
-      /^count03_client: deno pid \d+ added 300, counter now \d+\n$/,
+      new RegExp(`^count03_client: deno pid \\d+ added ${LOOPS}, counter now \\d+\\n$`),
     );
-    assert.match(clients[1].stdout, /^count03_client: bun pid \d+ added 300, counter now \d+\n$/);
+    assert.match(
+      clients[1].stdout,
+      new RegExp(`^count03_client: bun pid \\d+ added ${LOOPS}, counter now \\d+\\n$`),
+    );
     assert.equal(clients[2].stdout.split("\n").filter((l) => /^pid \d+: \d+$/.test(l)).length, 5);
     const done = await server.done;
     ex.assertExit(done, 0, "count03_server");

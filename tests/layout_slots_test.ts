@@ -116,41 +116,67 @@ test("a counter guarded by the lock in its own record", () => {
   });
 });
 
+// Past the record and its header: children that reached the start line,
+// and the start flag.
+const READY_AT = 2048;
+const GO_AT = 2052;
+
 const COUNTER_CHILD = `
-import { i32, mutex, struct, SharedMemory } from "$MOD";
-const name = "Deno" in globalThis ? Deno.args[0] : process.argv[2];
+import process from "node:process";
+import { Flag, i32, mutex, struct, SharedMemory } from "$MOD";
+const [name, mode, count] = process.argv.slice(2);
 const Counter = struct({ lock: mutex, n: i32 });
 const shm = SharedMemory.open(name);
 const c = Counter.attach(shm, 0, { header: true });
-for (let i = 0; i < 3000; i++) {
-  const guard = c.lock.lock();
+let sink = 0;
+Atomics.add(shm.view(Int32Array, ${READY_AT}, 1), 0, 1);
+Flag.attach(shm, ${GO_AT}).waitFor(1, 30_000);
+for (let i = 0; i < Number(count); i++) {
+  const guard = mode === "locked" ? c.lock.lock() : undefined;
   try {
-    c.n += 1;
+    const seen = c.n;
+    for (let k = 0; k < 200; k++) sink = (sink * 31 + k) | 0;
+    c.n = seen + 1;
   } finally {
-    guard[Symbol.dispose]();
+    guard?.[Symbol.dispose]();
   }
 }
+console.log(sink === 0.5);
 shm.close();
 `;
 
-test(
-  "a Deno and a Bun process add under the lock kept in the record itself",
-  async () => {
-    const name = uniqueName("layout-slot-x");
-    const shm = SharedMemory.create(name, 4096);
-    try {
-      const c = struct({ lock: mutex, n: i32 }).init(shm, 0, { header: true });
-      const results = await Promise.all(
-        RUNTIMES.map((runtime) => runScript(runtime, COUNTER_CHILD, { args: [name] })),
-      );
-      results.forEach((r, i) => assertSucceeded(r, RUNTIMES[i]));
-      assert.equal(c.n, 3000 * RUNTIMES.length);
-    } finally {
-      shm.close();
-      shm.unlink();
-    }
-  },
-);
+/**
+ * A Deno and a Bun process add `count` each to the record's counter,
+ * released together by a start flag so that they contend.
+ */
+async function countInRecord(mode: "locked" | "unlocked", count: number): Promise<number> {
+  const name = uniqueName("layout-slot-x");
+  const shm = SharedMemory.create(name, 4096);
+  try {
+    const c = struct({ lock: mutex, n: i32 }).init(shm, 0, { header: true });
+    const go = Flag.init(shm, GO_AT, 0);
+    const children = RUNTIMES.map((runtime) =>
+      runScript(runtime, COUNTER_CHILD, { args: [name, mode, String(count)] })
+    );
+    // The children bump READY without a wake-up; a Flag notices plain stores.
+    await Flag.attach(shm, READY_AT).waitForAsync(RUNTIMES.length, { timeout: 30_000 });
+    go.set(1);
+    (await Promise.all(children)).forEach((r, i) => assertSucceeded(r, RUNTIMES[i]));
+    return c.n;
+  } finally {
+    shm.close();
+    shm.unlink();
+  }
+}
+
+test("a Deno and a Bun process, started together, add exactly under the lock kept in the record", async () => {
+  assert.equal(await countInRecord("locked", 20_000), 20_000 * RUNTIMES.length);
+});
+
+test("the same record counter without its lock loses updates (control)", async () => {
+  const total = await countInRecord("unlocked", 200_000);
+  assert.ok(total < 200_000 * RUNTIMES.length, `expected lost updates, got ${total}`);
+});
 
 test("an array of sync slots attaches each element once", () => {
   withRegion(4096, (shm) => {

@@ -130,6 +130,7 @@ for (const { kind, with: withSemaphore } of KINDS) {
   test(`${kind}: an abort or timeout racing with post() never loses the unit`, async () => {
     await withSemaphore(0, async (sem) => {
       let received = 0;
+      let withdrawn = 0;
       const rounds = 60;
       for (let i = 0; i < rounds; i++) {
         const controller = new AbortController();
@@ -150,9 +151,12 @@ for (const { kind, with: withSemaphore } of KINDS) {
           assert.ok(result === "AbortError" || result === "TimeoutError", result);
           assert.equal(sem.value, 1, `round ${i}: ${result} lost the posted unit`);
           assert.equal(sem.tryWait(), true);
+          withdrawn += 1;
         }
       }
-      assert.ok(received >= 0 && received <= rounds);
+      // Both races were run: some waits won the unit, some gave up first.
+      assert.ok(received > 0, `no wait received its unit in ${rounds} rounds`);
+      assert.ok(withdrawn > 0, `no wait was aborted or timed out in ${rounds} rounds`);
     });
   });
 
@@ -233,12 +237,16 @@ const C_SEMAPHORE = `
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/futex.h>
 #include <sys/mman.h>
+#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
 /* usage: prog NAME MODE N
- *   count: N times sem_wait, counter += 1 (slowly), sem_post
+ *   count: bump ready (+68), sleep until go (+72, a Flag) is 1, then
+ *          N times sem_wait, counter (+64) += 1 (slowly), sem_post
+ *   count-unlocked: the same without the semaphore
  *   post:  N times: sleep 20 ms, sem_post
  *   wait:  N times sem_wait
  *   init:  sem_init(pshared=1, value N) at offset 0 */
@@ -249,16 +257,21 @@ int main(int argc, char **argv) {
   if (base == MAP_FAILED) { perror("mmap"); return 2; }
   sem_t *sem = (sem_t *)base;
   volatile int *counter = (volatile int *)(base + 64);
+  int *ready = (int *)(base + 68), *go = (int *)(base + 72);
   int n = atoi(argv[3]);
+  int locked = strcmp(argv[2], "count") == 0;
   if (strcmp(argv[2], "init") == 0) {
     if (sem_init(sem, 1, n) != 0) { perror("sem_init"); return 2; }
-  } else if (strcmp(argv[2], "count") == 0) {
+  } else if (locked || strcmp(argv[2], "count-unlocked") == 0) {
+    __atomic_add_fetch(ready, 1, __ATOMIC_SEQ_CST);
+    while (__atomic_load_n(go, __ATOMIC_SEQ_CST) == 0)
+      syscall(SYS_futex, go, FUTEX_WAIT, 0, NULL, NULL, 0);
     for (int i = 0; i < n; i++) {
-      if (sem_wait(sem) != 0) { perror("sem_wait"); return 2; }
+      if (locked && sem_wait(sem) != 0) { perror("sem_wait"); return 2; }
       int seen = *counter;
       for (volatile int k = 0; k < 200; k++) {}
       *counter = seen + 1;
-      sem_post(sem);
+      if (locked) sem_post(sem);
     }
   } else if (strcmp(argv[2], "post") == 0) {
     for (int i = 0; i < n; i++) {
@@ -277,36 +290,57 @@ int main(int argc, char **argv) {
 let cProgram: Promise<string> | undefined;
 const semaphoreProgram = () => (cProgram ??= compileC(C_SEMAPHORE, "sem-interop"));
 
-test("Semaphore: a C program and a TS process count under one sem_t in one segment", async () => {
+/**
+ * A C process and a TS process add to one counter, released together by a
+ * start flag so that they really contend; `locked` false is the control run
+ * that shows the test can see lost updates.
+ */
+async function countWithC(locked: boolean, iterations: number): Promise<number> {
   const exe = await semaphoreProgram();
-  await withRegion("sem-c-count", async (shm, name) => {
+  return await withRegion("sem-c-count", async (shm, name) => {
     Semaphore.init(shm, 0, 1);
-    const iterations = 20_000;
-    const c = runCommand(exe, [name, "count", String(iterations)]);
+    const go = Flag.init(shm, 72, 0);
+    const c = runCommand(exe, [name, locked ? "count" : "count-unlocked", String(iterations)]);
     const ts = runScript(
       CURRENT,
       `
       import process from "node:process";
-      import { Semaphore, SharedMemory } from "$MOD";
+      import { Flag, Semaphore, SharedMemory } from "$MOD";
       const shm = SharedMemory.open(process.argv[2]);
       const sem = Semaphore.attach(shm, 0);
       const counter = shm.view(Int32Array, 64, 1);
+      Atomics.add(shm.view(Int32Array, 68, 1), 0, 1);
+      Flag.attach(shm, 72).waitFor(1, 30_000);
       let sink = 0;
       for (let i = 0; i < ${iterations}; i++) {
-        if (i % 4 === 0) await sem.waitAsync(); else sem.wait();
+        if (${locked}) {
+          if (i % 4 === 0) await sem.waitAsync(); else sem.wait();
+        }
         const seen = counter[0];
         for (let k = 0; k < 200; k++) sink = (sink * 31 + k) | 0;
         counter[0] = seen + 1;
-        sem.post();
+        if (${locked}) sem.post();
       }
       console.log(sink === 0.5);
       `,
       { args: [name] },
     );
+    // Both bump the ready word without a wake-up; a Flag notices plain stores.
+    await Flag.attach(shm, 68).waitForAsync(2, { timeout: 30_000 });
+    go.set(1);
     assertSucceeded(await c, "C counter");
     assertSucceeded(await ts, "TS counter");
-    assert.equal(shm.view(Int32Array, 64, 1)[0], 2 * iterations);
+    return shm.view(Int32Array, 64, 1)[0];
   });
+}
+
+test("Semaphore: a C program and a TS process, started together, count exactly under one sem_t", async () => {
+  assert.equal(await countWithC(true, 20_000), 40_000);
+});
+
+test("Semaphore: the same C + TS counter without the sem_t loses updates (control)", async () => {
+  const total = await countWithC(false, 200_000);
+  assert.ok(total < 400_000, `expected lost updates, got ${total}`);
 });
 
 test("Semaphore: C's sem_post wakes a TS waitAsync at once; TS's post wakes C's sem_wait", async () => {
@@ -415,6 +449,8 @@ test("Semaphore.init/attach refuse bad places and values before any system call"
     assert.throws(() => Semaphore.attach(null as unknown as SharedMemory, 0), TypeError);
     using readOnly = SharedMemory.open(shm.name, { readOnly: true });
     assert.throws(() => Semaphore.attach(readOnly, 0), TypeError);
+    // sem_init never ran: the refused inits left every byte as it was.
+    assert.ok(shm.view(Uint8Array).every((b) => b === 0), "a refused init wrote the region");
   });
 });
 
