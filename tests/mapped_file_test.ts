@@ -135,6 +135,7 @@ test("MappedFile.close() detaches views and later use throws ClosedError", () =>
 
 test("MappedFile refuses bad arguments before any system call", () => {
   const path = scratchPath("bad");
+  const flushed = scratchPath("bad-flush");
   const types: [string, () => unknown][] = [
     ["path number", () => MappedFile.open(3 as unknown as string)],
     ["options string", () => MappedFile.open(path, "rw" as unknown as undefined)],
@@ -146,7 +147,7 @@ test("MappedFile refuses bad arguments before any system call", () => {
     ],
     ["create without size", () => MappedFile.open(path, { create: true })],
     ["flush async", () => {
-      using f = MappedFile.open(path, { create: true, exclusive: false, size: 8 });
+      using f = MappedFile.open(flushed, { create: true, exclusive: false, size: 8 });
       f.flush({ async: 1 as unknown as boolean });
     }],
   ];
@@ -159,4 +160,6 @@ test("MappedFile refuses bad arguments before any system call", () => {
     ["mode wide", () => MappedFile.open(path, { create: true, size: 1, mode: 0o10000 })],
   ];
   for (const [label, call] of ranges) assert.throws(call, RangeError, label);
+  // Nothing was opened or created on the way to any of those errors.
+  assert.equal(existsSync(path), false, "a refused open created the file");
 });

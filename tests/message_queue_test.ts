@@ -6,7 +6,16 @@ import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import process from "node:process";
 import { ErrnoError, IPC_PRIVATE, MessageQueue } from "../mod.ts";
-import { assertSucceeded, compileC, CURRENT, runCommand, runScript, RUNTIMES } from "./_helpers.ts";
+import {
+  assertSucceeded,
+  compileC,
+  CURRENT,
+  ipcObjects,
+  newObjects,
+  runCommand,
+  runScript,
+  RUNTIMES,
+} from "./_helpers.ts";
 
 const text = new TextDecoder();
 let keySeq = 0;
@@ -96,6 +105,7 @@ test("send({ wait: false }) returns false when the queue is full", () => {
 
 test("bad arguments are refused before any system call", () => {
   const queue = MessageQueue.create(IPC_PRIVATE);
+  const before = ipcObjects();
   try {
     assert.throws(() => queue.send(0, "x"), RangeError);
     assert.throws(() => queue.send(1.5, "x"), RangeError);
@@ -108,6 +118,7 @@ test("bad arguments are refused before any system call", () => {
     assert.throws(() => MessageQueue.create(1, { mode: 0o1777 }), RangeError);
     assert.throws(() => MessageQueue.open(IPC_PRIVATE), RangeError);
     assert.equal(queue.stat().messages, 0);
+    assert.deepEqual(newObjects(before), [], "a refused call made a queue");
   } finally {
     queue.remove();
   }
@@ -127,7 +138,8 @@ test("receiveAsync() waits without blocking timers, times out, and aborts", asyn
     const interval = setInterval(() => (ticks += 1), 5);
     const started = performance.now();
     assert.equal(await queue.receiveAsync({ timeout: 100 }), null);
-    assert.ok(performance.now() - started >= 95);
+    const took = performance.now() - started;
+    assert.ok(took >= 100, `receiveAsync({ timeout: 100 }) gave up after ${took} ms`);
     clearInterval(interval);
     // A receive that blocked the thread would let none fire; load may delay some.
     assert.ok(ticks >= 2, `timers kept firing (${ticks})`);
@@ -240,24 +252,21 @@ try {
  * Waits for the child's type-99 message, then until its thread sleeps in
  * msgrcv (/proc/PID/wchan), so that what the test does next happens while
  * it is blocked: a fixed pause lost that race under load, and the child
- * failed to attach to a queue already removed (EINVAL). Where the kernel does
- * not show wchan, the handshake alone leaves a window of a few instructions.
+ * failed to attach to a queue already removed (EINVAL). A test that cannot
+ * tell fails rather than going on unsure.
  */
 async function blockedInMsgrcv(queue: MessageQueue): Promise<void> {
   const ready = await queue.receiveAsync({ type: 99, timeout: 30_000 });
   assert.ok(ready, "the child attached to the queue");
   const pid = Number(text.decode(ready.data));
   const deadline = performance.now() + 10_000;
+  let wchan = "";
   while (performance.now() < deadline) {
-    let wchan: string;
-    try {
-      wchan = readFileSync(`/proc/${pid}/wchan`, "utf8");
-    } catch {
-      return;
-    }
+    wchan = readFileSync(`/proc/${pid}/wchan`, "utf8");
     if (wchan.includes("msgrcv")) return;
     await new Promise((resolve) => setTimeout(resolve, 5));
   }
+  assert.fail(`the child (pid ${pid}) never blocked in msgrcv; it sleeps in "${wchan}"`);
 }
 
 for (const runtime of RUNTIMES) {

@@ -6,6 +6,8 @@ import { ClosedError, ErrnoError, ftok, IPC_PRIVATE, SysVSharedMemory } from "..
 import {
   assertSucceeded,
   compileC,
+  ipcObjects,
+  newObjects,
   runCommand,
   runScript,
   RUNTIMES,
@@ -234,6 +236,7 @@ test("ftok() gives the C library's key and fails with ENOENT for a missing path"
 });
 
 test("SysVSharedMemory refuses bad arguments before any system call", () => {
+  const before = ipcObjects();
   const types: [string, () => unknown][] = [
     ["key string", () => SysVSharedMemory.create("1234" as unknown as number, 10)],
     ["size string", () => SysVSharedMemory.create(1234, "10" as unknown as number)],
@@ -256,4 +259,5 @@ test("SysVSharedMemory refuses bad arguments before any system call", () => {
     ["ftok empty path", () => ftok("", 1)],
   ];
   for (const [label, call] of ranges) assert.throws(call, RangeError, label);
+  assert.deepEqual(newObjects(before), [], "a refused call made a segment");
 });
