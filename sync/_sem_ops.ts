@@ -223,8 +223,15 @@ function waitUntil(access: SemaphoreAccess, deadlineMs: number): boolean {
         return true;
       }
       // The value word is 0 while no unit is free; a post changes it, so
-      // the sleep ends at once if one came since the try.
-      if (futexWait(cells.pointer, 0, deadlineMs, flags) === "timedOut") {
+      // the sleep ends at once if one came since the try. The sleep is on
+      // the shared futex even for a pshared = 0 sem_t (zeroed memory looks
+      // like one): a private one is keyed to this process, and a post from
+      // another process could never end it. Only glibc's own posts to such
+      // a semaphore wake the private futex alone: slices catch those.
+      const until = flags === 0
+        ? deadlineMs
+        : Math.min(deadlineMs, monotonicMs() + SEMAPHORE_SLICE_MS);
+      if (futexWait(cells.pointer, 0, until) === "timedOut" && until === deadlineMs) {
         if (checkValue(access, Atomics.load(words, VALUE)) === 0) return false;
       }
       flags = check(access, words);

@@ -600,3 +600,33 @@ test("NamedSemaphore refuses bad names and values", () => {
     TypeError,
   );
 });
+
+test("Semaphore: a blocking wait on zeroed memory (a pshared = 0 sem_t) wakes on another process's post", async () => {
+  await withRegion("sem-zeroed", async (shm, name) => {
+    // Zeroed bytes are a valid glibc sem_t whose futex calls are private to
+    // one process; a sleep there could never hear another process's post.
+    const ready = Flag.init(shm, 64, 0);
+    const child = runScript(
+      otherRuntime(CURRENT),
+      `
+      import process from "node:process";
+      import { Flag, Semaphore, SharedMemory } from "$MOD";
+      using shm = SharedMemory.open(process.argv[2]);
+      const sem = Semaphore.attach(shm, 0);
+      Flag.attach(shm, 64).set(1);
+      const started = performance.now();
+      const took = sem.tryWait(5_000);
+      console.log(JSON.stringify({ took, ms: performance.now() - started }));
+      `,
+      { args: [name] },
+    );
+    await ready.waitForAsync(1, { timeout: 30_000 });
+    await delay(100); // asleep in the kernel
+    Semaphore.attach(shm, 0).post();
+    const result = await child;
+    assertSucceeded(result);
+    const { took, ms } = JSON.parse(result.stdout);
+    assert.equal(took, true);
+    assert.ok(ms < 400, `the post was noticed after ${ms} ms (a slice is 500 ms)`);
+  });
+});
