@@ -7,8 +7,22 @@
 import { backend, errno, libc, platform } from "./_libc.ts";
 import { ErrnoError } from "./errors.ts";
 
-/** mmap's failure value, (void *) -1. */
-const MAP_FAILED = 0xffff_ffff_ffff_ffffn;
+/** mmap's and shmat's failure value, (void *) -1. */
+export const MAP_FAILED = 0xffff_ffff_ffff_ffffn;
+
+/**
+ * Maps `size` bytes of private zero pages for this process's own use (the
+ * sleepers' pages, the Worker registry), reserving no swap.
+ *
+ * @throws {ErrnoError} When mmap fails.
+ */
+export function mapAnonymous(size: number, action: string): bigint {
+  const { PROT_READ, PROT_WRITE, MAP_PRIVATE, MAP_ANONYMOUS, MAP_NORESERVE } = platform;
+  const flags = MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE;
+  const address = libc.mmap(null, BigInt(size), PROT_READ | PROT_WRITE, flags, -1, 0n);
+  if (address === MAP_FAILED) throw new ErrnoError(errno(), "mmap", action);
+  return address;
+}
 
 /** What fstat tells about an open descriptor. */
 export interface FileStatus {
@@ -53,8 +67,10 @@ export function ftruncate(fd: number, size: number, action: string, path?: strin
  * smaller: that fallback reserves nothing and is not atomic against a racer.
  */
 export function reserve(fd: number, size: number, action: string, path?: string): void {
-  // posix_fallocate returns the error number; errno is not set.
-  const code = libc.posix_fallocate(fd, 0n, BigInt(size));
+  // posix_fallocate returns the error number; errno is not set. tmpfs gives
+  // up with EINTR when a signal is pending (a child exiting, say): retry.
+  let code: number;
+  do code = libc.posix_fallocate(fd, 0n, BigInt(size)); while (code === platform.EINTR);
   if (code === 0) return;
   if (code !== platform.EOPNOTSUPP) throw new ErrnoError(code, "posix_fallocate", action, path);
   if (fstat(fd, action, path).size < size) ftruncate(fd, size, action, path);

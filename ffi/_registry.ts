@@ -43,6 +43,7 @@
 import { setInterval } from "node:timers";
 import { backend, errno, libc, platform } from "./_libc.ts";
 import { cString } from "./_validate.ts";
+import { mapAnonymous } from "./_fd.ts";
 import { holderAlive, threadIdentity } from "../sync/_thread.ts";
 
 /**
@@ -124,16 +125,12 @@ function registry(create: boolean): Registry | null {
   if (found !== null) return found;
   let address = published();
   if (address === 0n && create) {
-    const { PROT_READ, PROT_WRITE, MAP_PRIVATE, MAP_ANONYMOUS, MAP_NORESERVE } = platform;
-    const mine = libc.mmap(
-      null,
-      BigInt(BYTES),
-      PROT_READ | PROT_WRITE,
-      MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE,
-      -1,
-      0n,
-    );
-    if (mine === 0xffff_ffff_ffff_ffffn) return null;
+    let mine: bigint;
+    try {
+      mine = mapAnonymous(BYTES, "map the process-wide registry");
+    } catch {
+      return null; // no registry: only what Workers leave is not released
+    }
     const words = view(mine).words;
     words[H_HIGH] = 1;
     Atomics.store(words, H_MAGIC, MAGIC);

@@ -5,6 +5,7 @@
  */
 import { backend, errno, libc, platform } from "./_libc.ts";
 import { ErrnoError } from "./errors.ts";
+import { MAP_FAILED } from "./_fd.ts";
 import { Mapping } from "./_mapping.ts";
 import { MappedRegion, retireMapping } from "./mapped_region.ts";
 import {
@@ -102,7 +103,7 @@ function statSegment(id: number, what: string): SysVStat {
 
 function attachSegment(id: number, size: number, readOnly: boolean, what: string): Mapping {
   const address = libc.shmat(id, null, readOnly ? platform.SHM_RDONLY : 0);
-  if (address === 0xffff_ffff_ffff_ffffn) {
+  if (address === MAP_FAILED) {
     throw new ErrnoError(errno(), "shmat", `attach ${what}`, what);
   }
   return new Mapping(address, size, what, () => {

@@ -27,6 +27,7 @@
  */
 import type { UnsafePointer } from "../ffi/_backend.ts";
 import { backend, libc, platform } from "../ffi/_libc.ts";
+import { mapAnonymous } from "../ffi/_fd.ts";
 import { futexWake, WAKE_ALL } from "./_futex.ts";
 import { monotonicMs } from "./_time.ts";
 import type { SleepThread, StartThread } from "./_sleep_threads.ts";
@@ -225,17 +226,12 @@ class Sleeper {
     this.#thread = thread;
     this.#bit = 2 ** (serial % 32);
     if (!multiplexed) return;
-    const { PROT_READ, PROT_WRITE, MAP_PRIVATE, MAP_ANONYMOUS } = platform;
-    const address = libc.mmap(
-      null,
-      BigInt(PAGE_BYTES),
-      PROT_READ | PROT_WRITE,
-      MAP_PRIVATE | MAP_ANONYMOUS,
-      -1,
-      0n,
-    );
-    if (address === 0xffff_ffff_ffff_ffffn) {
-      throw new Error("Cannot map the page that async waits sleep on");
+    let address: bigint;
+    try {
+      address = mapAnonymous(PAGE_BYTES, "map the page that async waits sleep on");
+    } catch (error) {
+      thread.end(); // it would never be used
+      throw error;
     }
     this.#page = address;
     const buffer = backend.arrayBuffer(address, PAGE_BYTES);
@@ -367,10 +363,15 @@ class Sleeper {
     if (this.#broken) return;
     const now = monotonicMs();
     let ended: (wait: Wait) => boolean = (wait) => wait.cancelled || wait.deadlineMs <= now;
+    // A wake-up that ended the call was meant for whoever sleeps on that
+    // word (a post wakes one sleeper): if its wait was given up meanwhile,
+    // nobody here takes it, so it is passed on rather than lost. At worst
+    // another sleeper wakes for nothing.
+    const woken = this.#multiplexed ? armed[result - 1] : result === 0 ? armed[0] : undefined;
+    if (woken?.cancelled) futexWake(woken.word, 1);
     if (!this.#multiplexed || (result === -1 && deadlineMs > now && this.#giveUp(control))) {
       ended = () => true;
-    } else if (result > 0) {
-      const woken = armed[result - 1];
+    } else if (woken !== undefined) {
       ended = (wait) => wait === woken || wait.cancelled || wait.deadlineMs <= now;
     }
     if (result !== -1 || deadlineMs <= now) this.#retries = 0;
