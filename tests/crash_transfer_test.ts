@@ -16,10 +16,20 @@ const KINDS = ["SharedMemory", "MappedFile", "SysVSharedMemory"] as const;
 function child(kind: string, prefix: string, dir: string): string {
   return `
 import { IPC_PRIVATE, MappedFile, SharedMemory, SysVSharedMemory } from "$MOD";
-import { readdirSync, readFileSync, rmSync } from "node:fs";
+import { readdirSync, readFileSync, readlinkSync, rmSync } from "node:fs";
 
 const KIND = ${JSON.stringify(kind)};
-const fds = () => readdirSync("/proc/self/fd").length;
+// Only descriptors of region files: the runtimes open and close their own
+// (Deno's Workers, eventfds) at moments of their choosing.
+const fds = () =>
+  readdirSync("/proc/self/fd").filter((n) => {
+    try {
+      const target = readlinkSync("/proc/self/fd/" + n);
+      return target.startsWith("/dev/shm/") || target.startsWith(${JSON.stringify(dir)});
+    } catch {
+      return false; // closed while listing
+    }
+  }).length;
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 const gc = "Bun" in globalThis ? () => Bun.gc(true) : globalThis.gc;
 
