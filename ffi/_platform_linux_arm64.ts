@@ -24,4 +24,6 @@ export const PLATFORM = {
   SYS_futex: 98,
   /** futex_waitv(2), Linux 5.16+ (unistd_64.h / asm-generic/unistd.h). */
   SYS_futex_waitv: 449,
+  /** process_vm_readv(2): reads memory that may not be readable, with EFAULT instead of a fault. */
+  SYS_process_vm_readv: 270,
 } as const;

@@ -116,9 +116,42 @@ function published(): bigint {
   const hex = new TextDecoder().decode(chars);
   if (!/^[0-9a-f]+$/.test(hex)) return 0n;
   const address = BigInt(`0x${hex}`);
-  // Only a mapped range is read: msync fails with ENOMEM on a hole.
-  if (libc.msync(backend.pointer(address), BigInt(BYTES), platform.MS_ASYNC) !== 0) return 0n;
-  return view(address).words[H_MAGIC] === MAGIC ? address : 0n;
+  // The variable may be stale (inherited across an exec that kept the pid),
+  // and its address a hole or a PROT_NONE reservation: look before touching.
+  return readWord(address + BigInt(H_MAGIC * 4)) === MAGIC ? address : 0n;
+}
+
+/**
+ * The 32-bit word at `address`, copied by the kernel (process_vm_readv on
+ * this process), which answers EFAULT where a load would fault; null then.
+ */
+function readWord(address: bigint): number | null {
+  let scratch: bigint;
+  try {
+    scratch = mapAnonymous(4096, "map a scratch page");
+  } catch {
+    return null;
+  }
+  try {
+    // The local iovec at 0 names the destination at 16.
+    const local = new BigUint64Array(backend.arrayBuffer(scratch, 24));
+    local[0] = scratch + 16n;
+    local[1] = 4n;
+    const remote = new BigUint64Array([address, 4n]);
+    const pid = backend.pointer(BigInt(libc.getpid()));
+    const copied = libc.syscall(
+      platform.SYS_process_vm_readv,
+      pid,
+      scratch,
+      1,
+      remote,
+      backend.pointer(1n),
+      0,
+    );
+    return Number(copied) === 4 ? Number(BigInt.asIntN(32, local[2])) : null;
+  } finally {
+    libc.munmap(backend.pointer(scratch), 4096n);
+  }
 }
 
 function registry(create: boolean): Registry | null {

@@ -7,6 +7,7 @@
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
+import { SharedMemory } from "../mod.ts";
 import { existsSync, rmSync, writeFileSync } from "node:fs";
 import {
   assertSucceeded,
@@ -155,4 +156,35 @@ for (const runtime of RUNTIMES) {
       }
     });
   }
+}
+
+for (const runtime of RUNTIMES) {
+  test(`in ${runtime}, a stale registry variable naming unreadable memory is ignored, not read`, async () => {
+    // The variable survives an exec that keeps the pid; the address it names
+    // may then be a PROT_NONE reservation, where a plain load faults.
+    const name = uniqueName("stale-registry");
+    const result = await runScript(
+      runtime,
+      `
+      import { SharedMemory } from "$MOD";
+      import { backend, libc, platform } from "${new URL("./ffi/_libc.ts", MOD_URL).href}";
+      import { cString } from "${new URL("./ffi/_validate.ts", MOD_URL).href}";
+      const { MAP_PRIVATE, MAP_ANONYMOUS } = platform;
+      const none = libc.mmap(null, 1n << 20n, 0, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0n);
+      const variable = "SHMKIT_REGISTRY_" + libc.getpid();
+      libc.setenv(cString(variable), cString(none.toString(16)), 1);
+      using shm = SharedMemory.create(${JSON.stringify(name)}, 4096);
+      shm.unlink();
+      console.log("ok");
+      `,
+      { denoFlags: ["--allow-all"] },
+    );
+    try {
+      SharedMemory.unlink(name);
+    } catch {
+      // the child removed it
+    }
+    assert.equal(result.signal, null, `the child died of ${result.signal}: ${result.stderr}`);
+    assert.equal(result.stdout.trim(), "ok", result.stderr);
+  });
 }
