@@ -44,6 +44,22 @@ const { EOPNOTSUPP, EOVERFLOW, FUTEX_PRIVATE_FLAG, SEM_VALUE_MAX } = platform;
 const MUSL = backend.libraryPath.includes("musl");
 
 /**
+ * Refuses semaphores on a C library whose `sem_t` this does not follow
+ * (musl), before any call is made for them.
+ *
+ * @throws {ErrnoError} EOPNOTSUPP on musl.
+ */
+export function requireGlibcSemaphores(what: string, path?: string): void {
+  if (!MUSL) return;
+  throw new ErrnoError(
+    EOPNOTSUPP,
+    "sem_t",
+    `use ${what} with musl (shmkit follows glibc's sem_t protocol)`,
+    path,
+  );
+}
+
+/**
  * How long an async semaphore wait sleeps before it re-checks on its own.
  * Posts wake it at once; this only bounds how late it notices that its
  * region was closed, and repairs a wake-up lost to a waiter that gave up.
@@ -118,14 +134,6 @@ function hex(value: number): string {
  * @throws {CorruptedError} If the sem_t is not one glibc could have made.
  */
 function check(access: SemaphoreAccess, words: Int32Array): number {
-  if (MUSL) {
-    throw new ErrnoError(
-      EOPNOTSUPP,
-      "sem_t",
-      `use ${access.what} with musl (shmkit follows glibc's sem_t protocol)`,
-      access.path,
-    );
-  }
   // Plain reads: nothing is ordered by them, and an atomic load costs about
   // as much as the whole rest of a post.
   const word = words[PRIVATE];

@@ -17,7 +17,13 @@ import {
 } from "../ffi/_validate.ts";
 import { KIND_SEMAPHORE, track, untrack } from "../ffi/_registry.ts";
 import { futexWake, WAKE_ALL } from "./_futex.ts";
-import { type SemaphoreAccess, type SemCells, semCells, semCheck } from "./_sem_ops.ts";
+import {
+  requireGlibcSemaphores,
+  type SemaphoreAccess,
+  type SemCells,
+  semCells,
+  semCheck,
+} from "./_sem_ops.ts";
 import { CountingSemaphore } from "./counting_semaphore.ts";
 
 /**
@@ -152,10 +158,8 @@ class OpenSemaphore implements SemaphoreAccess {
 // cannot open read-write is useless to them, so a semaphore this call created
 // gets exactly `mode` by chmod of its file. On failure it is removed again.
 function setExactMode(name: string, address: bigint, mode: number): void {
-  // glibc names the file /dev/shm/sem.NAME, musl /dev/shm/NAME.
-  const file = backend.libraryPath.includes("musl")
-    ? `/dev/shm${name}`
-    : `/dev/shm/sem.${name.slice(1)}`;
+  // glibc names the file /dev/shm/sem.NAME (musl is refused before this).
+  const file = `/dev/shm/sem.${name.slice(1)}`;
   if (libc.chmod(cString(file), mode) === 0) return;
   const error = new ErrnoError(errno(), "chmod", `set the mode of semaphore "${name}"`, name);
   libc.sem_close(backend.pointer(address));
@@ -170,6 +174,7 @@ function checkCreate(name: unknown, value: unknown, options: unknown): number {
   validateOptions(options);
   const mode = (options as NamedSemaphoreCreateOptions | undefined)?.mode ?? DEFAULT_MODE;
   validateMode(mode, "options.mode");
+  requireGlibcSemaphores(`semaphore "${name}"`, name as string);
   return mode;
 }
 
@@ -273,6 +278,7 @@ export class NamedSemaphore extends CountingSemaphore implements Disposable {
    */
   static open(name: string): NamedSemaphore {
     validateIpcName(name, "name", PREFIX_BYTES);
+    requireGlibcSemaphores(`semaphore "${name}"`, name);
     const address = libc.sem_open(cString(name), 0, 0, 0);
     if (address === SEM_FAILED) {
       throw new ErrnoError(errno(), "sem_open", `open semaphore "${name}"`, name);

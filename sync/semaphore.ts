@@ -10,7 +10,13 @@ import type { SharedRegion } from "../ffi/region.ts";
 import { validateInteger } from "../ffi/_validate.ts";
 import { futexWake, WAKE_ALL } from "./_futex.ts";
 import { Place } from "./_place.ts";
-import { type SemaphoreAccess, type SemCells, semCells, semCheck } from "./_sem_ops.ts";
+import {
+  requireGlibcSemaphores,
+  type SemaphoreAccess,
+  type SemCells,
+  semCells,
+  semCheck,
+} from "./_sem_ops.ts";
 import { CountingSemaphore } from "./counting_semaphore.ts";
 
 // The sem_t at a place in a region.
@@ -128,10 +134,10 @@ export class Semaphore extends CountingSemaphore {
   static init(region: SharedRegion, byteOffset: number, value: number = 0): Semaphore {
     const sem = new MemorySemaphore(region, byteOffset);
     validateInteger(value, "value", 0, platform.SEM_VALUE_MAX);
+    requireGlibcSemaphores(sem.what);
     if (libc.sem_init(sem.cells().pointer, 1, value) !== 0) {
       throw new ErrnoError(errno(), "sem_init", `initialize ${sem.what}`);
     }
-    semCheck(sem); // refuses a C library whose sem_t this does not follow
     return new Semaphore(sem);
   }
 
@@ -163,6 +169,7 @@ export class Semaphore extends CountingSemaphore {
    */
   static attach(region: SharedRegion, byteOffset: number): Semaphore {
     const sem = new MemorySemaphore(region, byteOffset);
+    requireGlibcSemaphores(sem.what);
     semCheck(sem);
     return new Semaphore(sem);
   }
