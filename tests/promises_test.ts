@@ -180,6 +180,8 @@ for (const runtime of RUNTIMES) {
     assertSucceeded(child);
     const { shared, separate } = JSON.parse(child.stdout);
     assert.ok(separate >= 8, `10 waits on 10 words added only ${separate} threads (control)`);
-    assert.ok(shared <= 2, `10 waits on one word added ${shared} threads`);
+    // One sleeper is one thread under Deno; under Bun a Worker, which may
+    // bring a helper thread or two of its own.
+    assert.ok(shared <= 4 && shared * 2 < separate, `10 waits on one word added ${shared} threads`);
   });
 }
