@@ -76,6 +76,19 @@ export function reserve(fd: number, size: number, action: string, path?: string)
   if (fstat(fd, action, path).size < size) ftruncate(fd, size, action, path);
 }
 
+/**
+ * Allocates the holes in the first `size` bytes of a file this process did
+ * not size itself. A C program sizes objects with ftruncate, which leaves
+ * them sparse: their pages are allocated at the first touch, and in a full
+ * tmpfs or disk that touch raises SIGBUS. Free when there is no hole (one
+ * lseek); else posix_fallocate, so a full file system is ENOSPC now.
+ */
+export function reserveHoles(fd: number, size: number, action: string, path?: string): void {
+  const hole = Number(libc.lseek(fd, 0n, platform.SEEK_HOLE));
+  if (hole >= size) return;
+  reserve(fd, size, action, path);
+}
+
 /** Sets the exact permission bits, which the umask filtered at creation. */
 export function fchmod(fd: number, mode: number, action: string, path?: string): void {
   if (libc.fchmod(fd, mode) !== 0) {

@@ -87,6 +87,8 @@ export const LINUX_CONSTANTS = {
   O_EXCL: 0o200,
   O_TRUNC: 0o1000,
   O_NONBLOCK: 0o4000,
+  /** lseek: the first hole at or after the offset (the size when there is none). */
+  SEEK_HOLE: 4,
   O_CLOEXEC: 0o2000000,
 
   PROT_NONE: 0,

@@ -17,6 +17,8 @@ export const PLATFORM = {
   STAT_UID: 28,
   STAT_GID: 32,
   STAT_SIZE_FIELD: 48,
+  /** Differs between architectures (asm/fcntl.h). */
+  O_NOFOLLOW: 0o400000,
   SYS_futex: 202,
   /** futex_waitv(2), Linux 5.16+ (unistd_64.h / asm-generic/unistd.h). */
   SYS_futex_waitv: 449,

@@ -14,6 +14,7 @@ import {
   fstat,
   mapDescriptor,
   reserve,
+  reserveHoles,
   unmap,
 } from "./_fd.ts";
 import {
@@ -215,6 +216,9 @@ export class MappedFile extends MappedRegion {
         }
         reserve(fd, size, `extend "${path}" to ${size} bytes`, path);
       }
+      // Shared writes to a hole allocate at the first touch: SIGBUS when the
+      // file system is full. Private and read-only mappings never do.
+      if (!readOnly && !isPrivate) reserveHoles(fd, size, `reserve "${path}"`, path);
       const address = mapDescriptor(
         fd,
         size,

@@ -7,7 +7,15 @@ import { errno, libc, platform } from "./_libc.ts";
 import { ErrnoError } from "./errors.ts";
 import { Mapping } from "./_mapping.ts";
 import { currentMapping, MappedRegion, replaceMapping, retireMapping } from "./mapped_region.ts";
-import { closeDescriptor, fchmod, fstat, mapDescriptor, reserve, unmap } from "./_fd.ts";
+import {
+  closeDescriptor,
+  fchmod,
+  fstat,
+  mapDescriptor,
+  reserve,
+  reserveHoles,
+  unmap,
+} from "./_fd.ts";
 import {
   cString,
   validateBoolean,
@@ -197,6 +205,8 @@ export class SharedMemory extends MappedRegion {
           name,
         );
       }
+      // A read-only handle cannot allocate (EBADF); see the README's safety section.
+      if (!readOnly) reserveHoles(fd, size, `reserve shared memory "${name}"`, name);
       return new SharedMemory(name, fd, size, readOnly, false);
     } catch (error) {
       libc.close(fd);
@@ -312,6 +322,7 @@ export class SharedMemory extends MappedRegion {
         reserve(fd, size, `grow shared memory "${name}" to ${size} bytes`, name);
         current = sizeOf();
       }
+      reserveHoles(fd, current, `reserve shared memory "${name}"`, name);
       return new SharedMemory(name, fd, current, false, false);
     } catch (error) {
       libc.close(fd);
@@ -378,6 +389,9 @@ export class SharedMemory extends MappedRegion {
     if (fstat(this.#fd, `read the size of shared memory "${name}"`, name).size < size) {
       const how = this.#readOnly ? " through a read-only handle" : "";
       reserve(this.#fd, size, `grow shared memory "${name}" to ${size} bytes${how}`, name);
+    } else if (!this.#readOnly) {
+      // Another program may have grown it sparse (ftruncate) meanwhile.
+      reserveHoles(this.#fd, size, `reserve shared memory "${name}"`, name);
     }
     replaceMapping(this, mapObject(this.#name, this.#fd, size, this.#readOnly));
     this.#size = size;

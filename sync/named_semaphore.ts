@@ -6,7 +6,8 @@
  */
 import type { UnsafePointer } from "../ffi/_backend.ts";
 import { backend, errno, libc, platform } from "../ffi/_libc.ts";
-import { ClosedError, ErrnoError } from "../ffi/errors.ts";
+import { ClosedError, CorruptedError, ErrnoError } from "../ffi/errors.ts";
+import { describeFileType, fstat, reserveHoles } from "../ffi/_fd.ts";
 import {
   cString,
   validateBoolean,
@@ -154,6 +155,34 @@ class OpenSemaphore implements SemaphoreAccess {
   }
 }
 
+// glibc's sem_open maps sizeof(sem_t) of whatever file has the name. One
+// shorter than that (truncated, or not made by sem_open) faults with SIGBUS
+// at the first touch, and so does a sparse one in a full /dev/shm: look at
+// the file first, and allocate its holes. A file that is not there or not
+// ours to open is left for sem_open to report.
+function checkFile(name: string): void {
+  const { O_RDWR, O_NONBLOCK, O_NOFOLLOW, O_CLOEXEC, S_IFREG, SEM_T_SIZE } = platform;
+  const fd = libc.open(
+    cString(`/dev/shm/sem.${name.slice(1)}`),
+    O_RDWR | O_NONBLOCK | O_NOFOLLOW | O_CLOEXEC,
+    0,
+  );
+  if (fd < 0) return;
+  try {
+    const status = fstat(fd, `read the size of semaphore "${name}"`, name);
+    if (status.type !== S_IFREG || status.size < SEM_T_SIZE) {
+      const kind = status.type === S_IFREG ? "a file" : describeFileType(status.type);
+      throw new CorruptedError(
+        `semaphore "${name}"`,
+        `its file is ${kind} of ${status.size} bytes`,
+      );
+    }
+    reserveHoles(fd, SEM_T_SIZE, `reserve semaphore "${name}"`, name);
+  } finally {
+    libc.close(fd);
+  }
+}
+
 // sem_open filters the mode through the umask, and a semaphore another user
 // cannot open read-write is useless to them, so a semaphore this call created
 // gets exactly `mode` by chmod of its file. On failure it is removed again.
@@ -279,6 +308,7 @@ export class NamedSemaphore extends CountingSemaphore implements Disposable {
   static open(name: string): NamedSemaphore {
     validateIpcName(name, "name", PREFIX_BYTES);
     requireGlibcSemaphores(`semaphore "${name}"`, name);
+    checkFile(name);
     const address = libc.sem_open(cString(name), 0, 0, 0);
     if (address === SEM_FAILED) {
       throw new ErrnoError(errno(), "sem_open", `open semaphore "${name}"`, name);
@@ -327,6 +357,7 @@ export class NamedSemaphore extends CountingSemaphore implements Disposable {
       if (code !== EEXIST) {
         throw new ErrnoError(code, "sem_open", `create semaphore "${name}"`, name);
       }
+      checkFile(name);
       const existing = libc.sem_open(path, 0, 0, 0);
       if (existing !== SEM_FAILED) return new NamedSemaphore(name, existing, false);
       const again = errno();

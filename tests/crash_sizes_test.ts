@@ -307,3 +307,65 @@ for (const runtime of RUNTIMES) {
     }
   });
 }
+
+// Objects another program sized with ftruncate are sparse: their pages are
+// allocated at the first touch, and in a full /dev/shm that touch raised
+// SIGBUS. Opening one for writing now allocates its holes (ENOSPC if the
+// space is not there). A named semaphore's file is checked the same way,
+// and one shorter than a sem_t (glibc maps 32 bytes of it anyway) is refused.
+const SPARSE = `
+  import { execFileSync } from "node:child_process";
+  import { CorruptedError, ErrnoError, MappedFile, NamedSemaphore, SharedMemory } from "$MOD";
+  const MiB = 1 << 20;
+  const out = {};
+  const attempt = (label, open, write) => {
+    try {
+      const thing = open();
+      write(thing); // the first touch: SIGBUS if nothing was reserved
+      out[label] = "accepted";
+    } catch (error) {
+      out[label] = error instanceof ErrnoError ? error.code : error?.name ?? String(error);
+    }
+  };
+  const fill = (region) => region.view(Uint8Array).fill(1);
+  // Sparse objects of 8 MiB, as C's shm_open + ftruncate leave them, in a
+  // file system with 1 MiB left.
+  for (const name of ["a", "b", "c"]) execFileSync("truncate", ["-s", "8M", "/dev/shm/" + name]);
+  execFileSync("truncate", ["-s", "32", "/dev/shm/sem.sparse"]);
+  execFileSync("truncate", ["-s", "0", "/dev/shm/sem.empty"]);
+  execFileSync("fallocate", ["-l", "7M", "/dev/shm/filler"]);
+  attempt("open", () => SharedMemory.open("/a"), fill);
+  attempt("openOrCreate", () => SharedMemory.openOrCreate("/b", 4096), fill);
+  attempt("MappedFile", () => MappedFile.open("/dev/shm/c"), fill);
+  execFileSync("fallocate", ["-l", "1M", "/dev/shm/filler2"]);
+  attempt("sem sparse", () => NamedSemaphore.open("/sparse"), (s) => s.post());
+  attempt("sem empty", () => NamedSemaphore.open("/empty"), (s) => s.post());
+  console.log(JSON.stringify(out));
+`;
+
+for (const runtime of RUNTIMES) {
+  test(`${runtime}: a sparse object or semaphore file in a full /dev/shm is ENOSPC at open, not SIGBUS`, async () => {
+    const file = scratchPath(`sparse-${runtime}`, ".ts");
+    writeFileSync(file, SPARSE.replaceAll("$MOD", MOD_URL));
+    const { command, args } = commandFor(runtime, file, [], ALL);
+    const result = await runCommand("unshare", [
+      "-m",
+      "--propagation",
+      "private",
+      "sh",
+      "-c",
+      'mount -t tmpfs -o size=8m tmpfs /dev/shm && exec "$@"',
+      "sh",
+      command,
+      ...args,
+    ], { timeoutMs: 60_000 });
+    assert.equal(result.code, 0, describeExit(result));
+    assert.deepEqual(JSON.parse(result.stdout), {
+      open: "ENOSPC",
+      openOrCreate: "ENOSPC",
+      MappedFile: "ENOSPC",
+      "sem sparse": "ENOSPC",
+      "sem empty": "CorruptedError",
+    });
+  });
+}

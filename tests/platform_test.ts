@@ -54,6 +54,7 @@ const HEADERS = [
   "errno.h",
   "fcntl.h",
   "limits.h",
+  "unistd.h",
   "time.h",
   "pthread.h",
   "semaphore.h",
