@@ -140,7 +140,8 @@ export function verifyHeader(
       `the header is corrupt: its description claims ${length} bytes but ${room} follow the header in the region`,
     ]);
   }
-  const theirs = decoder.decode(u8.subarray(o + HEADER_FIXED, o + HEADER_FIXED + length));
+  // A copy: decoding bytes another process may be changing can fault.
+  const theirs = decoder.decode(u8.slice(o + HEADER_FIXED, o + HEADER_FIXED + length));
   const differences = diff(described.text, theirs);
   if (theirVersion !== version) {
     differences.unshift(

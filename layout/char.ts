@@ -62,7 +62,9 @@ function readString(u8: Uint8Array, o: number, n: number): string {
     for (let i = o; i < end; i++) text += String.fromCharCode(u8[i]);
     return text;
   }
-  return decoder.decode(u8.subarray(o, end));
+  // A copy: the runtimes' decoders fault when another process changes the
+  // bytes while they decode them (SIGSEGV, seen in both).
+  return decoder.decode(u8.slice(o, end));
 }
 
 /**
