@@ -101,6 +101,9 @@ export const LINUX_CONSTANTS = {
   MAP_FIXED: 0x10,
   /** Reserve no swap: untouched zero pages cost address space only. */
   MAP_NORESERVE: 0x4000,
+  /** madvise: fault every page in now, reporting failure instead of SIGBUS (Linux 5.14+). */
+  MADV_POPULATE_READ: 22,
+  MADV_POPULATE_WRITE: 23,
   MS_ASYNC: 1,
   MS_INVALIDATE: 2,
   MS_SYNC: 4,

@@ -56,6 +56,8 @@ export const LIBC_SYMBOLS = {
   // int posix_fallocate(int fd, off_t offset, off_t len): returns the error
   // number itself (0 on success) and leaves errno alone.
   posix_fallocate: { parameters: ["i32", "i64", "i64"], result: "i32" },
+  // int madvise(void *addr, size_t length, int advice)
+  madvise: { parameters: ["pointer", "usize", "i32"], result: "i32" },
   // off_t lseek(int fd, off_t offset, int whence)
   lseek: { parameters: ["i32", "i64", "i32"], result: "i64" },
   // int fchmod(int fd, mode_t mode)

@@ -106,6 +106,19 @@ function attachSegment(id: number, size: number, readOnly: boolean, what: string
   if (address === MAP_FAILED) {
     throw new ErrnoError(errno(), "shmat", `attach ${what}`, what);
   }
+  // A segment's pages are allocated at the first touch, and one that cannot
+  // be backed (SHM_HUGETLB | SHM_NORESERVE with no huge pages free) raises
+  // SIGBUS there. Faulting them in now turns that into an error at attach.
+  // Kernels before 5.14 answer EINVAL: they keep the old behaviour.
+  const { MADV_POPULATE_READ, MADV_POPULATE_WRITE, EINVAL } = platform;
+  const advice = readOnly ? MADV_POPULATE_READ : MADV_POPULATE_WRITE;
+  if (libc.madvise(backend.pointer(address), BigInt(size), advice) !== 0) {
+    const code = errno();
+    if (code !== EINVAL) {
+      libc.shmdt(backend.pointer(address));
+      throw new ErrnoError(code, "madvise", `allocate the pages of ${what}`, what);
+    }
+  }
   return new Mapping(address, size, what, () => {
     if (libc.shmdt(backend.pointer(address)) !== 0) {
       throw new ErrnoError(errno(), "shmdt", `detach ${what}`, what);

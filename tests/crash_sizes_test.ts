@@ -11,6 +11,7 @@ import { readdirSync, rmSync, writeFileSync } from "node:fs";
 import { ErrnoError, SharedMemory } from "../mod.ts";
 import {
   commandFor,
+  compileC,
   MOD_URL,
   runCommand,
   runScript,
@@ -367,5 +368,52 @@ for (const runtime of RUNTIMES) {
       "sem sparse": "ENOSPC",
       "sem empty": "CorruptedError",
     });
+  });
+}
+
+// A System V segment another program made with SHM_HUGETLB | SHM_NORESERVE
+// has no pages behind it when no huge pages are free: touching it raised
+// SIGBUS. Attaching faults the pages in first (MADV_POPULATE), so it is an
+// ErrnoError at attach. Found by the adversarial pass.
+const HUGETLB_SEGMENT = `
+#include <stdio.h>
+#include <sys/shm.h>
+int main(void) {
+  int id = shmget(IPC_PRIVATE, 2 << 20, IPC_CREAT | SHM_HUGETLB | SHM_NORESERVE | 0600);
+  if (id < 0) { perror("shmget"); return 2; }
+  printf("%d\\n", id);
+  return 0;
+}
+`;
+
+for (const runtime of RUNTIMES) {
+  test(`${runtime}: attaching a System V segment that cannot be backed is an error, not SIGBUS`, async () => {
+    const exe = await compileC(HUGETLB_SEGMENT, "hugetlb-segment");
+    const made = await runCommand(exe, []);
+    if (made.code !== 0) {
+      // No hugetlb support in this kernel at all: nothing to attach.
+      assert.match(made.stderr, /shmget/);
+      return;
+    }
+    const id = Number(made.stdout.trim());
+    try {
+      const result = await runScript(
+        runtime,
+        `
+        import { ErrnoError, Flag, SysVSharedMemory } from "$MOD";
+        try {
+          using seg = SysVSharedMemory.attach(${id});
+          Flag.init(seg, 0, 1); // the first touch
+          console.log("backed");
+        } catch (error) {
+          console.log(error instanceof ErrnoError ? error.code : String(error));
+        }
+        `,
+      );
+      assert.equal(result.signal, null, `the child died of ${result.signal}`);
+      assert.ok(["backed", "EFAULT", "ENOMEM"].includes(result.stdout.trim()), result.stdout);
+    } finally {
+      await runCommand("ipcrm", ["-m", String(id)]);
+    }
   });
 }
