@@ -166,6 +166,27 @@ for (const pair of PAIRS) {
   });
 }
 
+/**
+ * Runs `source` under `runtime` in a private mount namespace whose /dev/shm
+ * is an 8 MiB tmpfs of its own, so that filling it disturbs nothing else.
+ */
+async function runInSmallShm(runtime: Runtime, source: string) {
+  const file = scratchPath(`small-shm-${runtime}`, ".ts");
+  writeFileSync(file, source.replaceAll("$MOD", MOD_URL));
+  const { command, args } = commandFor(runtime, file, [], ALL);
+  return await runCommand("unshare", [
+    "-m",
+    "--propagation",
+    "private",
+    "sh",
+    "-c",
+    'mount -t tmpfs -o size=8m tmpfs /dev/shm && exec "$@"',
+    "sh",
+    command,
+    ...args,
+  ], { timeoutMs: 60_000 });
+}
+
 // /dev/shm inside a private mount namespace is an 8 MiB tmpfs: every request
 // beyond that must be an ErrnoError at create/resize/open, not a SIGBUS when
 // the memory is first written. Before the fix the objects were accepted, and
@@ -205,20 +226,7 @@ const SMALL_TMPFS = `
 
 for (const runtime of RUNTIMES) {
   test(`${runtime}: more than /dev/shm holds is ENOSPC at create/resize/open, not SIGBUS later`, async () => {
-    const file = scratchPath(`tmpfs-${runtime}`, ".ts");
-    writeFileSync(file, SMALL_TMPFS.replaceAll("$MOD", MOD_URL));
-    const { command, args } = commandFor(runtime, file, [], ALL);
-    const result = await runCommand("unshare", [
-      "-m",
-      "--propagation",
-      "private",
-      "sh",
-      "-c",
-      'mount -t tmpfs -o size=8m tmpfs /dev/shm && exec "$@"',
-      "sh",
-      command,
-      ...args,
-    ], { timeoutMs: 60_000 });
+    const result = await runInSmallShm(runtime, SMALL_TMPFS);
     assert.equal(result.code, 0, describeExit(result));
     const out = JSON.parse(result.stdout);
     const hugeCode = out["create 2 ** 40"];
@@ -346,20 +354,7 @@ const SPARSE = `
 
 for (const runtime of RUNTIMES) {
   test(`${runtime}: a sparse object or semaphore file in a full /dev/shm is ENOSPC at open, not SIGBUS`, async () => {
-    const file = scratchPath(`sparse-${runtime}`, ".ts");
-    writeFileSync(file, SPARSE.replaceAll("$MOD", MOD_URL));
-    const { command, args } = commandFor(runtime, file, [], ALL);
-    const result = await runCommand("unshare", [
-      "-m",
-      "--propagation",
-      "private",
-      "sh",
-      "-c",
-      'mount -t tmpfs -o size=8m tmpfs /dev/shm && exec "$@"',
-      "sh",
-      command,
-      ...args,
-    ], { timeoutMs: 60_000 });
+    const result = await runInSmallShm(runtime, SPARSE);
     assert.equal(result.code, 0, describeExit(result));
     assert.deepEqual(JSON.parse(result.stdout), {
       open: "ENOSPC",
