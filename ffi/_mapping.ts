@@ -71,6 +71,19 @@ const finalizer = new FinalizationRegistry<Held>((held) => {
   if (held.descriptor >= 0) libc.close(held.descriptor);
 });
 
+/**
+ * Detaches `buffer` so that every view over it has length 0. Returns false
+ * when that is impossible (already detached, e.g. transferred away).
+ */
+export function detachBuffer(buffer: ArrayBuffer): boolean {
+  try {
+    (buffer as ArrayBuffer & { transfer(length: number): ArrayBuffer }).transfer(0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 /** True if the buffer was detached by someone else, e.g. transferred away. */
 function isDetached(buffer: ArrayBuffer, byteLength: number): boolean {
   const flag = (buffer as ArrayBuffer & { detached?: boolean }).detached;
@@ -195,15 +208,7 @@ export class Mapping {
     finalizer.unregister(this.#unregisterToken);
     untrack(this.#entry);
     this.#buffer = null;
-    if (isDetached(buffer, this.#byteLength)) {
-      this.#escaped = true;
-    } else {
-      try {
-        (buffer as ArrayBuffer & { transfer(length: number): ArrayBuffer }).transfer(0);
-      } catch {
-        this.#escaped = true;
-      }
-    }
+    this.#escaped = isDetached(buffer, this.#byteLength) || !detachBuffer(buffer);
     return true;
   }
 

@@ -44,7 +44,7 @@ import { setInterval } from "node:timers";
 import { backend, errno, libc, platform } from "./_libc.ts";
 import { cString } from "./_validate.ts";
 import { mapAnonymous } from "./_fd.ts";
-import { holderAlive, threadIdentity } from "../sync/_thread.ts";
+import { holderAlive, holderTid, threadIdentity } from "../sync/_thread.ts";
 
 /**
  * Swaps `byteLength` bytes at `address` for private, unreserved zero pages in
@@ -190,7 +190,7 @@ function release(registry: Registry, slot: number): void {
 
 /** Whether the thread named by `identity` certainly ended (quick: its id is gone). */
 function gone(identity: number): boolean {
-  return libc.kill(identity & 0x3f_ffff, 0) !== 0 && errno() === platform.ESRCH;
+  return libc.kill(holderTid(identity), 0) !== 0 && errno() === platform.ESRCH;
 }
 
 /**

@@ -15,7 +15,7 @@
  * @module
  */
 import type { LibcAsyncFunctions } from "../ffi/_backend.ts";
-import { type SleepCall, type SleepResult, syscallArguments } from "./_waiter_table.ts";
+import { type SleepCall, type SleepResult, syscallArguments } from "./_sleep_page.ts";
 
 /** A thread that makes one futex call at a time for one sleeper. */
 export interface SleepThread {

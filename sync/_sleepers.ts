@@ -37,7 +37,7 @@ import {
   PAGE_BYTES,
   type SleepCall,
   WAITV_OFFSET,
-} from "./_waiter_table.ts";
+} from "./_sleep_page.ts";
 
 /** A futex wait in flight on another thread. */
 export interface PendingWait {

@@ -8,7 +8,7 @@
  * @module
  */
 import { libc } from "../ffi/_libc.ts";
-import { type SleepCall, type SleepResult, syscallArguments } from "./_waiter_table.ts";
+import { type SleepCall, type SleepResult, syscallArguments } from "./_sleep_page.ts";
 
 interface WorkerScope {
   onmessage: ((event: MessageEvent<SleepCall>) => void) | null;

@@ -8,6 +8,7 @@ import type { UnsafePointer } from "../ffi/_backend.ts";
 import { backend, errno, libc, platform } from "../ffi/_libc.ts";
 import { ClosedError, CorruptedError, ErrnoError } from "../ffi/errors.ts";
 import { describeFileType, fstat, reserveHoles } from "../ffi/_fd.ts";
+import { detachBuffer } from "../ffi/_mapping.ts";
 import {
   cString,
   validateBoolean,
@@ -144,8 +145,7 @@ class OpenSemaphore implements SemaphoreAccess {
     for (const withdraw of this.registered) withdraw();
     finalizer.unregister(this);
     this.#pointer = null;
-    const { buffer } = this.#cells.words;
-    (buffer as ArrayBuffer & { transfer(length: number): ArrayBuffer }).transfer(0);
+    detachBuffer(this.#cells.words.buffer as ArrayBuffer);
     // Wake this object's sleepers so that they notice the close at once.
     futexWake(pointer, WAKE_ALL);
     untrack(this.entry);
