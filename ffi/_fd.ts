@@ -1,14 +1,12 @@
 /**
  * Descriptor-level helpers shared by the objects that map a file descriptor:
- * fstat, mmap with MAP_FAILED checked, and munmap/close that report errno.
+ * fstat, mmap, munmap and close, each failing through `check()`.
  *
  * @module
  */
-import { backend, errno, libc, platform } from "./_libc.ts";
+import { backend, libc, platform } from "./_libc.ts";
+import { check, checkAddress, MAP_FAILED } from "./_check.ts";
 import { ErrnoError } from "./errors.ts";
-
-/** mmap's and shmat's failure value, (void *) -1. */
-export const MAP_FAILED = 0xffff_ffff_ffff_ffffn;
 
 /**
  * Maps `size` bytes of private zero pages for this process's own use (the
@@ -20,8 +18,7 @@ export function mapAnonymous(size: number, action: string): bigint {
   const { PROT_READ, PROT_WRITE, MAP_PRIVATE, MAP_ANONYMOUS, MAP_NORESERVE } = platform;
   const flags = MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE;
   const address = libc.mmap(null, BigInt(size), PROT_READ | PROT_WRITE, flags, -1, 0n);
-  if (address === MAP_FAILED) throw new ErrnoError(errno(), "mmap", action);
-  return address;
+  return checkAddress(address, MAP_FAILED, "mmap", action);
 }
 
 /** What fstat tells about an open descriptor. */
@@ -37,9 +34,7 @@ export interface FileStatus {
 
 export function fstat(fd: number, action: string, path?: string): FileStatus {
   const out = new Uint8Array(platform.STAT_SIZE);
-  if (libc.fstat(fd, out) !== 0) {
-    throw new ErrnoError(errno(), "fstat", action, path);
-  }
+  check(libc.fstat(fd, out), "fstat", action, path);
   const view = new DataView(out.buffer);
   const mode = view.getUint32(platform.STAT_MODE, true);
   return {
@@ -52,9 +47,7 @@ export function fstat(fd: number, action: string, path?: string): FileStatus {
 }
 
 export function ftruncate(fd: number, size: number, action: string, path?: string): void {
-  if (libc.ftruncate(fd, BigInt(size)) !== 0) {
-    throw new ErrnoError(errno(), "ftruncate", action, path);
-  }
+  check(libc.ftruncate(fd, BigInt(size)), "ftruncate", action, path);
 }
 
 /**
@@ -91,9 +84,7 @@ export function reserveHoles(fd: number, size: number, action: string, path?: st
 
 /** Sets the exact permission bits, which the umask filtered at creation. */
 export function fchmod(fd: number, mode: number, action: string, path?: string): void {
-  if (libc.fchmod(fd, mode) !== 0) {
-    throw new ErrnoError(errno(), "fchmod", action, path);
-  }
+  check(libc.fchmod(fd, mode), "fchmod", action, path);
 }
 
 const FILE_TYPES: Readonly<Record<number, string>> = {
@@ -122,20 +113,13 @@ export function mapDescriptor(
   const prot = access.writable || access.copyOnWrite ? PROT_READ | PROT_WRITE : PROT_READ;
   const flags = access.copyOnWrite ? MAP_PRIVATE : MAP_SHARED;
   const address = libc.mmap(null, BigInt(size), prot, flags, fd, 0n);
-  if (address === MAP_FAILED) {
-    throw new ErrnoError(errno(), "mmap", action, path);
-  }
-  return address;
+  return checkAddress(address, MAP_FAILED, "mmap", action, path);
 }
 
 export function unmap(address: bigint, size: number, action: string, path?: string): void {
-  if (libc.munmap(backend.pointer(address), BigInt(size)) !== 0) {
-    throw new ErrnoError(errno(), "munmap", action, path);
-  }
+  check(libc.munmap(backend.pointer(address), BigInt(size)), "munmap", action, path);
 }
 
 export function closeDescriptor(fd: number, action: string, path?: string): void {
-  if (libc.close(fd) !== 0) {
-    throw new ErrnoError(errno(), "close", action, path);
-  }
+  check(libc.close(fd), "close", action, path);
 }

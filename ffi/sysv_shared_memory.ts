@@ -5,7 +5,7 @@
  */
 import { backend, errno, libc, platform } from "./_libc.ts";
 import { ErrnoError } from "./errors.ts";
-import { MAP_FAILED } from "./_fd.ts";
+import { MAP_FAILED } from "./_check.ts";
 import { Mapping } from "./_mapping.ts";
 import { MappedRegion, retireMapping } from "./mapped_region.ts";
 import {
