@@ -12,67 +12,8 @@
 import { type Binding, live } from "./_binding.ts";
 import { describe } from "../ffi/_validate.ts";
 
-declare const valueType: unique symbol;
-
-/**
- * A C type a struct field can have: a number type such as `i32`, `char(n)`,
- * `bytes(n)`, `array(type, n)`, a nested `struct(...)` or a sync slot. `T` is
- * what reading such a field gives.
- *
- * @example
- * ```ts
- * import { char, i32, type FieldType } from "../mod.ts";
- * const types: FieldType[] = [i32, char(8)];
- * console.assert(types[1].byteLength === 8 && types[0].alignment === 4);
- * ```
- */
-export interface FieldType<T = unknown> {
-  /**
-   * The C-like spelling, e.g. `"i32"`, `"char[4]"`, `"i32[3]"`.
-   *
-   * @example
-   * ```ts
-   * import { array, char, i32 } from "../mod.ts";
-   * console.assert(array(i32, 3).name === "i32[3]" && char(8).name === "char[8]");
-   * ```
-   */
-  readonly name: string;
-  /**
-   * `sizeof` in C.
-   *
-   * @example
-   * ```ts
-   * import { i8, i64, struct } from "../mod.ts";
-   * console.assert(struct({ a: i64, b: i8 }).byteLength === 16); // padded, as in C
-   * ```
-   */
-  readonly byteLength: number;
-  /**
-   * `_Alignof` in C.
-   *
-   * @example
-   * ```ts
-   * import { f64, i8, struct } from "../mod.ts";
-   * console.assert(struct({ a: i8, b: f64 }).alignment === 8);
-   * ```
-   */
-  readonly alignment: number;
-  /** Only carries `T` for the type checker. */
-  readonly [valueType]?: T;
-}
-
-/**
- * What reading a field of type `F` gives.
- *
- * @example
- * ```ts
- * import { char, i64, type ValueOf } from "../mod.ts";
- * const big: ValueOf<typeof i64> = 5n;
- * const text: ValueOf<ReturnType<typeof char>> = "hi";
- * console.assert(big === 5n && text === "hi");
- * ```
- */
-export type ValueOf<F> = F extends FieldType<infer T> ? T : never;
+import type { FieldType } from "./field_type.ts";
+export type { FieldType, ValueOf } from "./field_type.ts";
 
 /** How a field's value behaves in a record. */
 export type FieldKind =

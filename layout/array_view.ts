@@ -94,15 +94,35 @@ class ViewIterator<T> implements IterableIterator<T> {
   }
 }
 
-/** Shared by both kinds of array view. */
-abstract class ArrayViewBase<T> {
+/**
+ * What both kinds of array view share: `length`, `byteOffset`, `get`,
+ * iteration and `toJSON`. Views are made by layouts, never directly.
+ *
+ * @example
+ * ```ts
+ * import { type ArrayViewBase, i32, SharedMemory, array } from "../mod.ts";
+ * using shm = SharedMemory.create(`/doc-viewbase-${Date.now()}`, 4096);
+ * const view: ArrayViewBase<number> = array(i32, 4).at(shm, 0);
+ * console.assert(view.length === 4 && [...view].length === 4);
+ * shm.unlink();
+ * ```
+ */
+export abstract class ArrayViewBase<T> {
+  /** @ignore */
   [V_BINDING]: Binding;
+  /** @ignore */
   [V_OFFSET]: number;
+  /** @ignore */
   [V_COUNT]: number;
+  /** @ignore */
   [V_ELEMENT]: FieldImpl;
+  /** @ignore */
   [V_WHAT]: string;
+  /** @ignore */
   [V_KIND]: NumberKind | undefined;
+  /** @ignore */
   [V_CACHE]: boolean;
+  /** @ignore */
   [KIDS]: Kids | undefined;
 
   /** Views are made by layouts (`array()`, `struct().array()`), not directly. */
@@ -182,10 +202,12 @@ abstract class ArrayViewBase<T> {
     return jsonSafe(this[SNAPSHOT]());
   }
 
+  /** How `console.log` shows the view under Deno: its elements, or "closed". */
   [Symbol.for("Deno.customInspect")](inspect: Inspect, options: unknown): unknown {
     return this.#show(inspect, options);
   }
 
+  /** How `console.log` shows the view under Bun and Node. */
   [Symbol.for("nodejs.util.inspect.custom")](
     _depth: unknown,
     options: unknown,
@@ -206,6 +228,7 @@ abstract class ArrayViewBase<T> {
     }
   }
 
+  /** @ignore */
   protected element(index: number): T {
     this.checkIndex(index);
     const e = this[V_ELEMENT];
@@ -215,6 +238,7 @@ abstract class ArrayViewBase<T> {
     return (e.kind === "slot" ? cachedView(this, index, b, o, e) : e.read(b, o)) as T;
   }
 
+  /** @ignore */
   protected write(index: number, value: unknown): void {
     this.checkIndex(index);
     const e = this[V_ELEMENT];
@@ -231,6 +255,7 @@ abstract class ArrayViewBase<T> {
     e.store(b, o, prepared);
   }
 
+  /** @ignore */
   protected typed(): unknown {
     const kind = this[V_KIND];
     if (kind === undefined) {
@@ -244,6 +269,7 @@ abstract class ArrayViewBase<T> {
     return new TYPED_ARRAYS[kind.name](b.buffer, this[V_OFFSET], n);
   }
 
+  /** @ignore */
   [INDEX_GET](key: string): T {
     const index = this.#parseIndex(key);
     const element = this.get(index);
@@ -253,6 +279,7 @@ abstract class ArrayViewBase<T> {
     return element;
   }
 
+  /** @ignore */
   [INDEX_SET](key: string, value: unknown): void {
     const index = this.#parseIndex(key);
     const kind = this[V_ELEMENT].kind;
@@ -264,6 +291,7 @@ abstract class ArrayViewBase<T> {
     );
   }
 
+  /** @ignore */
   [V_BAD_INDEX](index: unknown, fromKey = false): never {
     const what = this[V_WHAT];
     const n = this[V_COUNT];
@@ -397,8 +425,20 @@ export class RecordArray<T> extends ArrayViewBase<T> {
   }
 }
 
-/** The typed array a number type maps to, e.g. Int32Array for i32. */
-type TypedArrayOf<T> = T extends bigint ? BigInt64Array | BigUint64Array
+/**
+ * The typed array a number type maps to, e.g. Int32Array for i32: what
+ * `ValueArray.asTypedArray()` returns.
+ *
+ * @example
+ * ```ts
+ * import { i32, SharedMemory, array, type TypedArrayOf } from "../mod.ts";
+ * using shm = SharedMemory.create(`/doc-typedof-${Date.now()}`, 4096);
+ * const ints: TypedArrayOf<number> = array(i32, 4).at(shm, 0).asTypedArray();
+ * console.assert(ints.length === 4);
+ * shm.unlink();
+ * ```
+ */
+export type TypedArrayOf<T> = T extends bigint ? BigInt64Array | BigUint64Array
   :
     | Int8Array
     | Uint8Array

@@ -20,7 +20,7 @@
  *
  * @module
  */
-export type { FieldType, ValueOf } from "./_field.ts";
+export type { FieldType, ValueOf, valueType } from "./field_type.ts";
 export { f32, f64, i16, i32, i64, i8, u16, u32, u64, u8 } from "./numbers.ts";
 export { char, type CharOptions } from "./char.ts";
 export { bytes } from "./bytes.ts";
@@ -37,6 +37,6 @@ export {
 } from "./struct.ts";
 export { flag, mutex, semaphore, type SlotType } from "./slots.ts";
 export type { AttachOptions, InitOptions, Layout } from "./layout.ts";
-export { RecordArray, ValueArray } from "./array_view.ts";
+export { ArrayViewBase, RecordArray, type TypedArrayOf, ValueArray } from "./array_view.ts";
 export { LayoutMismatchError } from "./errors.ts";
 export { type Plain, toObject } from "./to_object.ts";

@@ -35,8 +35,6 @@ import type { SlotType } from "./slots.ts";
  */
 export type Fields = { readonly [name: string]: FieldType };
 
-type SlotKeys<F> = { [K in keyof F]: F[K] extends SlotType<unknown> ? K : never }[keyof F];
-
 /**
  * A record of a struct with fields `F`: one property per field. Sync slots
  * are read-only; every other field can be assigned.
@@ -56,8 +54,10 @@ type SlotKeys<F> = { [K in keyof F]: F[K] extends SlotType<unknown> ? K : never 
  * ```
  */
 export type RecordOf<F extends Fields> =
-  & { -readonly [K in Exclude<keyof F, SlotKeys<F>>]: ValueOf<F[K]> }
-  & { readonly [K in SlotKeys<F>]: ValueOf<F[K]> };
+  & {
+    -readonly [K in keyof F as F[K] extends SlotType<unknown> ? never : K]: ValueOf<F[K]>;
+  }
+  & { readonly [K in keyof F as F[K] extends SlotType<unknown> ? K : never]: ValueOf<F[K]> };
 
 /**
  * What an array view of elements of type `E` is: a ValueArray for numbers
