@@ -16,7 +16,7 @@ import type { FieldType } from "./field_type.ts";
 export type { FieldType, ValueOf } from "./field_type.ts";
 
 /** How a field's value behaves in a record. */
-export type FieldKind =
+type FieldKind =
   /** A number or bigint read and written in place. */
   | "number"
   /** A string decoded on every read. */
@@ -129,11 +129,6 @@ export function byteField<T>(
     },
   };
   return defineType<T>(impl);
-}
-
-/** Like defineType for a class instance that already has the public fields. */
-export function registerType(type: object, impl: FieldImpl): void {
-  impls.set(type, impl);
 }
 
 /** How to call each field type maker, for the hint when one is passed uncalled. */

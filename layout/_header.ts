@@ -25,8 +25,8 @@ import { type Binding, live } from "./_binding.ts";
 import { alignUp, type Entry, type FieldImpl } from "./_field.ts";
 import { LayoutMismatchError } from "./errors.ts";
 
-export const HEADER_MAGIC = 0x4c4b4853;
-export const HEADER_FORMAT = 1;
+const HEADER_MAGIC = 0x4c4b4853;
+const HEADER_FORMAT = 1;
 export const HEADER_FIXED = 32;
 /** Headers are placed at multiples of this. */
 export const HEADER_ALIGN = 8;
@@ -44,7 +44,7 @@ export interface Described {
 }
 
 /** FNV-1a, 32 bits. */
-export function fnv1a(bytes: Uint8Array): number {
+function fnv1a(bytes: Uint8Array): number {
   let hash = 0x811c9dc5;
   for (let i = 0; i < bytes.length; i++) {
     hash ^= bytes[i];
@@ -184,7 +184,7 @@ function parse(text: string): { root: string; lines: Line[] } {
 }
 
 /** Every difference between two descriptions, leaf fields first. */
-export function diff(ours: string, theirs: string): string[] {
+function diff(ours: string, theirs: string): string[] {
   if (ours === theirs) return [];
   const here = parse(ours);
   const there = parse(theirs);

@@ -17,8 +17,8 @@ import { badNumber, numberAccessSource, numberKindOf } from "./numbers.ts";
 import { codegen, compile } from "./_codegen.ts";
 
 /** Own properties of every record, keyed by symbols so no field name clashes. */
-export const BINDING: unique symbol = Symbol("shmkit.layout.binding");
-export const OFFSET: unique symbol = Symbol("shmkit.layout.offset");
+const BINDING: unique symbol = Symbol("shmkit.layout.binding");
+const OFFSET: unique symbol = Symbol("shmkit.layout.offset");
 export const KIDS: unique symbol = Symbol("shmkit.layout.kids");
 /** On each record prototype: the struct's FieldImpl. */
 export const STRUCT: unique symbol = Symbol("shmkit.layout.struct");
@@ -29,7 +29,7 @@ export interface Kids {
 }
 
 /** The internal shape of a record. */
-export interface RecordInternals {
+interface RecordInternals {
   [BINDING]: Binding;
   [OFFSET]: number;
   [KIDS]: Kids | undefined;
@@ -51,7 +51,7 @@ export type RecordClass = new (binding: Binding, byteOffset: number) => object;
  * The prototype every record class inherits: JSON and console output show
  * the field values rather than the internal symbols.
  */
-export class RecordBase {
+class RecordBase {
   /** A plain copy for JSON: bigints become decimal strings, bytes arrays. */
   toJSON(): unknown {
     return jsonSafe(snapshotOf(this));
@@ -128,7 +128,7 @@ export function jsonSafe(value: unknown): unknown {
 }
 
 /** Whatever keeps views of its parts: a record, or an array of sync slots. */
-export interface KidHolder {
+interface KidHolder {
   [KIDS]: Kids | undefined;
 }
 

@@ -59,12 +59,12 @@ export const SNAPSHOT: unique symbol = Symbol("shmkit.layout.snapshot");
 
 // The internals of an array view, keyed by symbols so that the per-layout
 // subclasses generated in `arrayClassFor` can reach them too.
-export const V_BINDING: unique symbol = Symbol("shmkit.layout.binding");
-export const V_OFFSET: unique symbol = Symbol("shmkit.layout.offset");
-export const V_COUNT: unique symbol = Symbol("shmkit.layout.count");
-export const V_ELEMENT: unique symbol = Symbol("shmkit.layout.element");
-export const V_WHAT: unique symbol = Symbol("shmkit.layout.what");
-export const V_BAD_INDEX: unique symbol = Symbol("shmkit.layout.badIndex");
+const V_BINDING: unique symbol = Symbol("shmkit.layout.binding");
+const V_OFFSET: unique symbol = Symbol("shmkit.layout.offset");
+const V_COUNT: unique symbol = Symbol("shmkit.layout.count");
+const V_ELEMENT: unique symbol = Symbol("shmkit.layout.element");
+const V_WHAT: unique symbol = Symbol("shmkit.layout.what");
+const V_BAD_INDEX: unique symbol = Symbol("shmkit.layout.badIndex");
 const V_KIND: unique symbol = Symbol("shmkit.layout.kind");
 const V_CACHE: unique symbol = Symbol("shmkit.layout.cache");
 
@@ -584,7 +584,7 @@ export class ReadOnlyRecordArray<T> extends RecordArray<T> {
 Object.defineProperty(ReadOnlyRecordArray, "name", { value: "RecordArray" });
 
 /** A ValueArray over a read-only region: writes and `asTypedArray()` throw TypeError. */
-export class ReadOnlyValueArray<T> extends ValueArray<T> {
+class ReadOnlyValueArray<T> extends ValueArray<T> {
   protected override write(index: number): void {
     this.checkIndex(index);
     refuseWrite(this, index);

@@ -14,7 +14,7 @@ import { byteField, describe, type FieldType, validateCount } from "./_field.ts"
  * replaced (`rec.inner = { id: rec.inner.id }`), directly or through a second
  * mapping of the same object, and assigning a struct zeroes it before storing.
  */
-export function byteSource(value: unknown, where: string, limit: number, name: string): Uint8Array {
+function byteSource(value: unknown, where: string, limit: number, name: string): Uint8Array {
   let bytes: Uint8Array;
   let copy = true;
   if (ArrayBuffer.isView(value)) {

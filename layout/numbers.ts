@@ -91,7 +91,7 @@ function kind(
 }
 
 // deno-fmt-ignore
-export const NUMBER_KINDS: Readonly<Record<string, NumberKind>> = {
+const NUMBER_KINDS: Readonly<Record<string, NumberKind>> = {
   i8: kind("i8", "Int8", integerIn(-128, 127),
     (dv, o) => dv.getInt8(o), (dv, o, v: number) => dv.setInt8(o, v)),
   u8: kind("u8", "Uint8", integerIn(0, 255),
@@ -158,7 +158,7 @@ export function numberKindOf(impl: FieldImpl): NumberKind | undefined {
 }
 
 /** The FieldImpl of a number kind. */
-export function numberImpl(kind: NumberKind): FieldImpl {
+function numberImpl(kind: NumberKind): FieldImpl {
   const found = numberImpls.get(kind);
   if (found !== undefined) return found;
   const { size, read, write, isValid } = kind;

@@ -1,8 +1,7 @@
 /**
  * Clocks for timeouts. Deadlines are CLOCK_MONOTONIC milliseconds, the clock
  * futex waits take, so a deadline computed here can be handed to the kernel
- * as is; `realtimeMs` exists only for `sem_timedwait`, whose deadline POSIX
- * fixes to CLOCK_REALTIME.
+ * as is.
  *
  * @module
  */
@@ -18,11 +17,6 @@ function read(clock: number): number {
 /** CLOCK_MONOTONIC in milliseconds (fractional). */
 export function monotonicMs(): number {
   return read(platform.CLOCK_MONOTONIC);
-}
-
-/** CLOCK_REALTIME in milliseconds (fractional). */
-export function realtimeMs(): number {
-  return read(platform.CLOCK_REALTIME);
 }
 
 /**
