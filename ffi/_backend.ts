@@ -54,16 +54,8 @@ export type LibcAsyncFunctions = {
   readonly [K in BlockingName]: AsyncFn<Table[K]>;
 };
 
-/** What a runtime's FFI offers shmkit. */
-export interface Backend {
-  /** Which FFI is underneath, for diagnostics only. */
-  readonly runtime: "deno" | "bun";
-  readonly libraryPath: string;
-  readonly libc: LibcFunctions;
-  /** Present where the runtime can run a foreign call off the JS thread. */
-  readonly libcAsync: LibcAsyncFunctions | null;
-  /** The calling thread's errno, read directly from its location. */
-  errno(): number;
+/** Pointers and views, in the current runtime's representation. */
+interface Pointers {
   /** Turns an address into the runtime's pointer value (`null` for 0). */
   pointer(address: bigint): UnsafePointer | null;
   /** The address behind a pointer value, for handing to another thread. */
@@ -72,8 +64,30 @@ export interface Backend {
   arrayBuffer(address: bigint, byteLength: number): ArrayBuffer;
 }
 
-/** Translates the table for one runtime; each backend module exports one. */
-export type LoadBackend = (
-  symbols: Table,
-  libraries: readonly string[],
-) => Backend;
+/** The functions of one opened C library. */
+export interface OpenedLibc {
+  readonly libc: LibcFunctions;
+  /** Present where the runtime can run a foreign call off the JS thread. */
+  readonly libcAsync: LibcAsyncFunctions | null;
+}
+
+/** What a runtime's FFI offers shmkit. */
+export interface Backend extends Pointers, OpenedLibc {
+  /** Which FFI is underneath, for diagnostics only. */
+  readonly runtime: "deno" | "bun";
+  readonly libraryPath: string;
+  /** The calling thread's errno, read directly from its location. */
+  errno(): number;
+}
+
+/**
+ * What each backend module (`_deno.ts`, `_bun.ts`) exports: the symbol table
+ * and pointers translated for its runtime's FFI, nothing more. Which library
+ * to open, why none opened and where errno lives are decided once, above
+ * the backends (`_libc.ts`).
+ */
+export interface RuntimeFfi extends Pointers {
+  readonly runtime: Backend["runtime"];
+  /** Opens the library at `path` with every function of `symbols` bound; throws if it cannot. */
+  open(path: string, symbols: Table): OpenedLibc;
+}

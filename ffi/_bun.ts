@@ -4,7 +4,7 @@
  *
  * @module
  */
-import type { Backend, LibcFunctions, LoadBackend, UnsafePointer } from "./_backend.ts";
+import type { LibcFunctions, RuntimeFfi, UnsafePointer } from "./_backend.ts";
 import type { CType, SymbolSpec } from "./_symbols.ts";
 
 // Only what we use of bun:ffi; imported by a computed specifier so that
@@ -17,7 +17,7 @@ interface BunFfi {
   toArrayBuffer(ptr: number, byteOffset: number, byteLength: number): ArrayBuffer;
 }
 const BUN_FFI = "bun:ffi";
-const ffi = (await import(BUN_FFI)) as BunFfi;
+const bun = (await import(BUN_FFI)) as BunFfi;
 
 // Bun's `ptr` takes a number or a TypedArray, so both pointer kinds map to it.
 // Pointer results are read as u64 so that sentinels like MAP_FAILED survive
@@ -38,50 +38,25 @@ const BUN_RESULT: Readonly<Record<CType, string>> = {
   pointer: "u64",
 };
 
-export const load: LoadBackend = (table, libraries) => {
-  const declared: Record<string, unknown> = {};
-  for (const [name, spec] of Object.entries(table) as [string, SymbolSpec][]) {
-    declared[name] = {
-      args: spec.parameters.map((t) => BUN_ARG[t]),
-      returns: BUN_RESULT[spec.result],
-    };
-  }
-
-  let opened: ReturnType<BunFfi["dlopen"]> | undefined;
-  let libraryPath = "";
-  const failures: string[] = [];
-  for (const candidate of libraries) {
-    try {
-      opened = ffi.dlopen(candidate, declared);
-      libraryPath = candidate;
-      break;
-    } catch (error) {
-      failures.push(`${candidate}: ${(error as Error).message}`);
+export const ffi: RuntimeFfi = {
+  runtime: "bun",
+  open(path, table) {
+    const declared: Record<string, unknown> = {};
+    for (const [name, spec] of Object.entries(table) as [string, SymbolSpec][]) {
+      declared[name] = {
+        args: spec.parameters.map((t) => BUN_ARG[t]),
+        returns: BUN_RESULT[spec.result],
+      };
     }
-  }
-  if (opened === undefined) {
-    throw new Error(`Cannot load the C library (${failures.join("; ")})`);
-  }
-  const libc = opened.symbols as unknown as LibcFunctions;
-
-  const pointer = (address: bigint): UnsafePointer | null =>
-    address === 0n ? null : Number(address) as unknown as UnsafePointer;
-  const arrayBuffer = (address: bigint, byteLength: number): ArrayBuffer => {
+    return {
+      libc: bun.dlopen(path, declared).symbols as unknown as LibcFunctions,
+      libcAsync: null,
+    };
+  },
+  pointer: (address) => address === 0n ? null : Number(address) as unknown as UnsafePointer,
+  address: (pointer) => pointer === null ? 0n : BigInt(pointer as unknown as number),
+  arrayBuffer(address, byteLength) {
     if (address === 0n) throw new RangeError("Cannot view memory at address 0");
-    return ffi.toArrayBuffer(Number(address), 0, byteLength);
-  };
-
-  const errnoCell = new Int32Array(arrayBuffer(libc.__errno_location(), 4));
-
-  const backend: Backend = {
-    runtime: "bun",
-    libraryPath,
-    libc,
-    libcAsync: null,
-    errno: () => errnoCell[0],
-    pointer,
-    address: (p) => (p === null ? 0n : BigInt(p as unknown as number)),
-    arrayBuffer,
-  };
-  return backend;
+    return bun.toArrayBuffer(Number(address), 0, byteLength);
+  },
 };

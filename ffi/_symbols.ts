@@ -9,9 +9,11 @@
  * caller owns (a NUL-terminated string, an out-struct) that is only read or
  * written during the call.
  *
- * `blocking: true` marks calls that can sleep in the kernel; the Deno backend
- * also binds a non-blocking twin of each so that async waits leave the event
- * loop free.
+ * `blocking: true` marks the calls shmkit makes off the JS thread, through
+ * `libcAsync`: where the runtime can run a foreign call on another thread
+ * (Deno), the backend binds an asynchronous twin of each. Calls that merely
+ * may sleep (`msgsnd`, `msgrcv`) are not marked: they are only ever made
+ * on the calling thread, and a twin nobody calls is a binding for nothing.
  *
  * @module
  */
@@ -28,7 +30,7 @@ export type CType =
   | "pointer"
   | "buffer";
 
-/** One libc function: its parameters, its result and whether it may block. */
+/** One libc function: its parameters, its result and whether it is also called off-thread. */
 export interface SymbolSpec {
   readonly parameters: readonly CType[];
   readonly result: CType;
@@ -89,17 +91,9 @@ export const LIBC_SYMBOLS = {
   // int msgget(key_t key, int msgflg)
   msgget: { parameters: ["i32", "i32"], result: "i32" },
   // int msgsnd(int msqid, const void *msgp, size_t msgsz, int msgflg)
-  msgsnd: {
-    parameters: ["i32", "buffer", "usize", "i32"],
-    result: "i32",
-    blocking: true,
-  },
+  msgsnd: { parameters: ["i32", "buffer", "usize", "i32"], result: "i32" },
   // ssize_t msgrcv(int msqid, void *msgp, size_t msgsz, long msgtyp, int msgflg)
-  msgrcv: {
-    parameters: ["i32", "buffer", "usize", "i64", "i32"],
-    result: "isize",
-    blocking: true,
-  },
+  msgrcv: { parameters: ["i32", "buffer", "usize", "i64", "i32"], result: "isize" },
   // int msgctl(int msqid, int cmd, struct msqid_ds *buf)
   msgctl: { parameters: ["i32", "i32", "buffer"], result: "i32" },
 
@@ -116,15 +110,11 @@ export const LIBC_SYMBOLS = {
   // int sem_unlink(const char *name)
   sem_unlink: { parameters: ["buffer"], result: "i32" },
   // int sem_wait(sem_t *sem)
-  sem_wait: { parameters: ["pointer"], result: "i32", blocking: true },
+  sem_wait: { parameters: ["pointer"], result: "i32" },
   // int sem_trywait(sem_t *sem)
   sem_trywait: { parameters: ["pointer"], result: "i32" },
   // int sem_timedwait(sem_t *sem, const struct timespec *abs_timeout)
-  sem_timedwait: {
-    parameters: ["pointer", "buffer"],
-    result: "i32",
-    blocking: true,
-  },
+  sem_timedwait: { parameters: ["pointer", "buffer"], result: "i32" },
   // int sem_post(sem_t *sem)
   sem_post: { parameters: ["pointer"], result: "i32" },
   // int sem_getvalue(sem_t *sem, int *sval)
@@ -132,7 +122,8 @@ export const LIBC_SYMBOLS = {
 
   // long syscall(long number, ...): used for futex(2), which glibc does not
   // wrap. Every argument is passed full width, as the variadic callee reads
-  // longs: futex(uaddr, op, val, timeout, uaddr2, val3).
+  // longs: futex(uaddr, op, val, timeout, uaddr2, val3). Async waits sleep
+  // in it off-thread (sync/_helper_threads.ts).
   syscall: {
     parameters: ["i64", "pointer", "i64", "i64", "buffer", "pointer", "i64"],
     result: "i64",

@@ -5,19 +5,21 @@
  * or a deadline passes. That thread never reads or writes the shared memory
  * itself, so closing a region while a wait sleeps on it cannot fault.
  *
- * Both runtimes share one design (`_sleepers.ts`): a sleeper sleeps in
+ * Every runtime shares one design (`_sleepers.ts`): a sleeper sleeps in
  * `futex_waitv(2)` on up to 127 words at once, so that many pending waits
  * cost a few threads, all of them armed; without futex_waitv (Linux before
- * 5.16), a sleeper sleeps on one word. Only the thread underneath differs
- * (`_sleep_threads.ts`): a helper thread of Deno's blocking pool per call,
- * or a Bun Worker per sleeper.
+ * 5.16), a sleeper sleeps on one word. Only the thread underneath differs:
+ * a helper thread of the runtime per call where its FFI has async calls
+ * (`_helper_threads.ts`, Deno), else a Worker per sleeper
+ * (`_worker_pool.ts`, Bun).
  *
  * @module
  */
 import type { UnsafePointer } from "../ffi/_backend.ts";
 import { backend, errno, libc, libcAsync, platform } from "../ffi/_libc.ts";
 import { type PendingWait, Sleepers } from "./_sleepers.ts";
-import { helperThreads, workerThreads } from "./_sleep_threads.ts";
+import { helperThreadSleepers } from "./_helper_threads.ts";
+import { webWorkers, workerSleepers } from "./_worker_pool.ts";
 
 export type { PendingWait };
 
@@ -82,15 +84,6 @@ interface Shared {
 /** Sleeps in flight, by address and expected value. */
 const shared = new Map<bigint, Map<number, Shared>>();
 
-/**
- * The most sleepers at once. Deno's helper threads also serve file I/O, and
- * a call holds one for as long as it sleeps: 16 leave most of them to I/O
- * and, with futex_waitv, still arm 2,032 words. Bun's Workers serve only
- * waits; without futex_waitv each holds one word, so there are more.
- */
-const MAX_SLEEPERS = 16;
-const MAX_SOLO_WORKERS = 64;
-
 let instance: Sleepers | undefined;
 
 function sleepers(): Sleepers {
@@ -98,12 +91,8 @@ function sleepers(): Sleepers {
     const multiplexed = futexWaitvAvailable();
     instance = new Sleepers(
       libcAsync !== null
-        ? { multiplexed, maxSleepers: MAX_SLEEPERS, startThread: helperThreads(libcAsync) }
-        : {
-          multiplexed,
-          maxSleepers: multiplexed ? MAX_SLEEPERS : MAX_SOLO_WORKERS,
-          startThread: workerThreads,
-        },
+        ? helperThreadSleepers(libcAsync, multiplexed)
+        : workerSleepers(webWorkers, multiplexed),
     );
   }
   return instance;
