@@ -11,27 +11,10 @@
  *
  * @module
  */
+import { spawn } from "node:child_process";
 import process from "node:process";
-import { acquire, breathe, type Cleanup, spawnSelf, type Waitable } from "./_cli.ts";
-
-/** LOOPS, the first positional argument of both programs. */
-export const LOOPS = {
-  kind: "integer",
-  help: "increments by each process",
-  default: 1000,
-  min: 0,
-} as const;
-
-/** The options of both programs besides where the counter and the lock are. */
-export const COUNT_OPTIONS = {
-  quiet: { kind: "boolean", short: "q", help: "print only the final line" },
-  child: { kind: "boolean", help: "run as the child", hidden: true },
-  unlocked: {
-    kind: "boolean",
-    help: "count without taking the lock, to show the updates it loses",
-    hidden: true,
-  },
-} as const;
+import { type Context, RUNTIME } from "./_cli.ts";
+import { acquire, breathe, type Waitable } from "./_wait.ts";
 
 /** The command line both programs take. */
 export interface CountArgs {
@@ -54,10 +37,9 @@ export interface Lock extends Waitable {
  */
 export async function countTogether(
   name: string,
-  context: { args: CountArgs; cleanup: Cleanup; signal: AbortSignal },
+  { args, cleanup, signal }: Context & { args: CountArgs },
   shared: { counter: { count: number }; lock: Lock; childArgs: readonly string[] },
 ): Promise<number> {
-  const { args, cleanup, signal } = context;
   const { counter, lock } = shared;
   const child = args.child ? undefined : spawnSelf([
     String(args.loops),
@@ -66,11 +48,7 @@ export async function countTogether(
     ...(args.quiet ? ["--quiet"] : []),
     ...(args.unlocked ? ["--unlocked"] : []),
   ]);
-  if (child !== undefined) {
-    cleanup.defer("stop the child", () => {
-      if (child.running) process.kill(child.pid, "SIGTERM");
-    });
-  }
+  if (child !== undefined) cleanup.defer(() => child.running && process.kill(child.pid, "SIGTERM"));
 
   const who = args.child ? "child" : "parent";
   if (args.child) {
@@ -99,4 +77,67 @@ export async function countTogether(
     return 1;
   }
   return final === expected ? 0 : 1;
+}
+
+type DenoCommand = new (command: string, options: {
+  args: string[];
+  stdin: "null";
+  stdout: "inherit";
+  stderr: "inherit";
+}) => { spawn(): { pid: number; status: Promise<{ code: number; signal: string | null }> } };
+
+type Deno = {
+  Command: DenoCommand;
+  permissions: { querySync(d: { name: string }): { state: string } };
+};
+
+const SIGNAL_NUMBERS: Record<string, number> = { SIGINT: 2, SIGKILL: 9, SIGTERM: 15 };
+
+/**
+ * Starts this script again under this runtime (a JavaScript runtime cannot
+ * fork), sharing this process's stdout and stderr: `bun script.ts`, or
+ * `deno run <the permissions this process has> script.ts`. Under Deno it
+ * uses `Deno.Command`, which passes the environment on without needing
+ * `--allow-env`. `exited` resolves with the exit status (128 + n when
+ * killed by signal n).
+ */
+function spawnSelf(args: readonly string[]) {
+  const script = process.argv[1];
+  let running = true;
+  const status = (code: number | null, signal: string | null) => {
+    running = false;
+    return code ?? 128 + (SIGNAL_NUMBERS[signal ?? ""] ?? 0);
+  };
+  let pid: number;
+  let exited: Promise<number>;
+  if (RUNTIME === "deno") {
+    const deno = (globalThis as unknown as { Deno: Deno }).Deno;
+    const granted = ["ffi", "read", "write", "run", "env", "sys", "net"]
+      .filter((name) => deno.permissions.querySync({ name }).state === "granted")
+      .map((name) => `--allow-${name}`);
+    const child = new deno.Command(process.execPath, {
+      args: ["run", "--quiet", "--no-prompt", ...granted, script, ...args],
+      stdin: "null",
+      stdout: "inherit",
+      stderr: "inherit",
+    }).spawn();
+    pid = child.pid;
+    exited = child.status.then(({ code, signal }) => status(signal ? null : code, signal));
+  } else {
+    const child = spawn(process.execPath, [script, ...args], {
+      stdio: ["ignore", "inherit", "inherit"],
+    });
+    pid = child.pid!;
+    exited = new Promise<number>((resolve, reject) => {
+      child.once("error", reject);
+      child.once("exit", (code, signal) => resolve(status(code, signal)));
+    });
+  }
+  return {
+    pid,
+    exited,
+    get running() {
+      return running;
+    },
+  };
 }

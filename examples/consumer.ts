@@ -11,44 +11,58 @@
  *
  * @module
  */
+import { parseArgs } from "node:util";
 import { SharedMemory } from "../mod.ts";
-import { acquire, breathe, main } from "./_cli.ts";
+import { ARGS, integer, main } from "./_cli.ts";
 import { Control, messages, PRODCONS_NAME, prodconsBytes } from "./_prodcons.ts";
+import { acquire, breathe } from "./_wait.ts";
 
-const spec = {
-  name: "consumer",
-  summary: "print the messages producers store in shared slots; account for every one",
-  details: `Creates NAME (it must not exist) with --slots slots, prints "consumer: ready on
+const HELP = `consumer: print the messages producers store in shared slots; account for every one
+
+usage: consumer [options]
+
+options:
+  --name NAME                the shared memory object (default "${PRODCONS_NAME}")
+  --slots N                  message slots (default 16)
+  --producers N              stop after this many producers finished (0: run until Ctrl-C) (default 0)
+  -q, --quiet                print only the ready line and the summary
+  --keep                     leave the object in place at exit
+  -h, --help                 show this help and exit
+
+Creates NAME (it must not exist) with --slots slots, prints "consumer: ready on
 NAME", then "slot I: MESSAGE" for each message (unless --quiet). With --producers K it
 stops once K producers finished and every stored message was printed; without it, it
 runs until Ctrl-C. Either way it ends with
 "consumer: received R + dropped D = sent S (P producers)" and exits 0 when the account
-balances. The object is removed at exit, also on Ctrl-C, unless --keep.`,
-  positionals: {},
-  options: {
-    name: { kind: "string", help: "the shared memory object", default: PRODCONS_NAME },
-    slots: { kind: "integer", help: "message slots", default: 16, min: 1, max: 65536 },
-    producers: {
-      kind: "integer",
-      help: "stop after this many producers finished (0: run until Ctrl-C)",
-      default: 0,
-      min: 0,
-    },
-    quiet: { kind: "boolean", short: "q", help: "print only the ready line and the summary" },
-    keep: { kind: "boolean", help: "leave the object in place at exit" },
-  },
-} as const;
+balances. The object is removed at exit, also on Ctrl-C, unless --keep.
 
-await main(spec, async ({ args, cleanup, signal }) => {
-  const shm = SharedMemory.create(args.name, prodconsBytes(args.slots));
-  if (!args.keep) cleanup.defer(`unlink ${args.name}`, () => shm.unlink());
-  cleanup.defer("unmap the object", () => shm.close());
+run with:
+  deno run --allow-ffi examples/consumer.ts ...
+  bun examples/consumer.ts ...`;
+
+await main("consumer", HELP, async ({ cleanup, signal }) => {
+  const { values } = parseArgs({
+    args: ARGS,
+    options: {
+      name: { type: "string", default: PRODCONS_NAME },
+      slots: { type: "string", default: "16" },
+      producers: { type: "string", default: "0" },
+      quiet: { type: "boolean", short: "q", default: false },
+      keep: { type: "boolean", default: false },
+    },
+  });
+  const slotCount = integer("--slots", values.slots, { min: 1, max: 65536 });
+  const producers = integer("--producers", values.producers, { min: 0 });
+
+  const shm = SharedMemory.create(values.name, prodconsBytes(slotCount));
+  if (!values.keep) cleanup.defer(() => shm.unlink());
+  cleanup.use(shm);
   const control = Control.init(shm, 0, {
     header: true,
-    values: { mutex: 1, nempty: args.slots, nstored: 0, slots: args.slots },
+    values: { mutex: 1, nempty: slotCount, nstored: 0, slots: slotCount },
   });
   const { mutex, nempty, nstored } = control;
-  const slots = messages(shm, args.slots);
+  const slots = messages(shm, slotCount);
 
   let received = 0;
   const summary = () => {
@@ -60,8 +74,8 @@ await main(spec, async ({ args, cleanup, signal }) => {
   };
   // On Ctrl-C the account is printed too, before the region goes.
   let reported = false;
-  cleanup.defer("report", () => reported || console.log(summary().line));
-  console.log(`consumer: ready on ${args.name}, ${args.slots} slots`);
+  cleanup.defer(() => reported || console.log(summary().line));
+  console.log(`consumer: ready on ${values.name}, ${slotCount} slots`);
 
   let index = 0;
   for (;;) {
@@ -69,12 +83,12 @@ await main(spec, async ({ args, cleanup, signal }) => {
     if (!nstored.tryWait()) {
       // Nothing stored. With --producers, stop when all of them finished:
       // a producer counts itself finished only after its last post.
-      if (args.producers > 0) {
+      if (producers > 0) {
         await acquire(mutex, signal);
         const finished = control.finished;
         mutex.post();
-        if (finished >= args.producers && !nstored.tryWait()) break;
-        if (finished < args.producers) {
+        if (finished >= producers && !nstored.tryWait()) break;
+        if (finished < producers) {
           try {
             await nstored.waitAsync({ timeout: 100, signal });
           } catch (error) {
@@ -89,11 +103,11 @@ await main(spec, async ({ args, cleanup, signal }) => {
     await acquire(mutex, signal);
     const text = slots[index];
     const slot = index;
-    index = (index + 1) % args.slots;
+    index = (index + 1) % slotCount;
     mutex.post();
     nempty.post();
     received += 1;
-    if (!args.quiet) console.log(`slot ${slot}: ${text}`);
+    if (!values.quiet) console.log(`slot ${slot}: ${text}`);
   }
   const { line, balanced } = summary();
   reported = true;

@@ -10,28 +10,45 @@
  * @module
  */
 import process from "node:process";
+import { parseArgs } from "node:util";
 import { SharedMemory } from "../mod.ts";
-import { acquire, breathe, main, RUNTIME } from "./_cli.ts";
+import { ARGS, integer, main, noMore, RUNTIME } from "./_cli.ts";
 import { Count03, COUNT03_NAME } from "./_count03.ts";
+import { acquire, breathe } from "./_wait.ts";
 
-const spec = {
-  name: "count03_client",
-  summary: "add 1 to the counter of count03_server LOOPS times under its semaphore",
-  details: `Prints "pid P: N" for every increment (unless --quiet), then
+const HELP = `count03_client: add 1 to the counter of count03_server LOOPS times under its semaphore
+
+usage: count03_client [LOOPS] [options]
+
+arguments:
+  LOOPS                      increments to make (default 1000)
+
+options:
+  --name NAME                the server's shared memory object (default "${COUNT03_NAME}")
+  -q, --quiet                print only the final line
+  -h, --help                 show this help and exit
+
+Prints "pid P: N" for every increment (unless --quiet), then
 "count03_client: RUNTIME pid P added LOOPS, counter now N". It creates nothing, so it
-removes nothing.`,
-  positionals: {
-    loops: { kind: "integer", help: "increments to make", default: 1000, min: 0 },
-  },
-  options: {
-    name: { kind: "string", help: "the server's shared memory object", default: COUNT03_NAME },
-    quiet: { kind: "boolean", short: "q", help: "print only the final line" },
-  },
-} as const;
+removes nothing.
 
-await main(spec, async ({ args, cleanup, signal }) => {
-  const shm = SharedMemory.open(args.name);
-  cleanup.defer("unmap the object", () => shm.close());
+run with:
+  deno run --allow-ffi examples/count03_client.ts ...
+  bun examples/count03_client.ts ...`;
+
+await main("count03_client", HELP, async ({ cleanup, signal }) => {
+  const { values, positionals: [count = "1000", ...extra] } = parseArgs({
+    args: ARGS,
+    allowPositionals: true,
+    options: {
+      name: { type: "string", default: COUNT03_NAME },
+      quiet: { type: "boolean", short: "q", default: false },
+    },
+  });
+  const loops = integer("LOOPS", count, { min: 0 });
+  noMore(extra);
+
+  const shm = cleanup.use(SharedMemory.open(values.name));
   // The header check refuses an object laid out differently.
   const shared = Count03.attach(shm, 0, { header: true });
   const { mutex, done } = shared;
@@ -41,12 +58,12 @@ await main(spec, async ({ args, cleanup, signal }) => {
   mutex.post();
 
   let last = 0;
-  for (let i = 0; i < args.loops; i++) {
+  for (let i = 0; i < loops; i++) {
     await breathe();
     await acquire(mutex, signal);
     last = ++shared.count;
     mutex.post();
-    if (!args.quiet) console.log(`pid ${process.pid}: ${last}`);
+    if (!values.quiet) console.log(`pid ${process.pid}: ${last}`);
   }
 
   await acquire(mutex, signal);
@@ -54,7 +71,5 @@ await main(spec, async ({ args, cleanup, signal }) => {
   last = shared.count;
   mutex.post();
   done.post();
-  console.log(
-    `count03_client: ${RUNTIME} pid ${process.pid} added ${args.loops}, counter now ${last}`,
-  );
+  console.log(`count03_client: ${RUNTIME} pid ${process.pid} added ${loops}, counter now ${last}`);
 });

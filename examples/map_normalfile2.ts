@@ -11,29 +11,41 @@
  *
  * @module
  */
+import { parseArgs } from "node:util";
 import { MappedFile } from "../mod.ts";
-import { main } from "./_cli.ts";
+import { ARGS, integer, main, noMore } from "./_cli.ts";
 import { People } from "./_people.ts";
 
-const spec = {
-  name: "map_normalfile2",
-  summary: "print the `people` records of a mapped regular file (the docs' reader)",
-  details: `Prints "name: a age 20;" and so on, one line per record. The file must exist
-and hold --records records; map_normalfile1 writes it.`,
-  positionals: {
-    path: { kind: "string", help: "the file to map", default: "/tmp/test_shm" },
-  },
-  options: {
-    records: { kind: "integer", help: "records to read", default: 10, min: 1, max: 1 << 20 },
-  },
-} as const;
+const HELP =
+  `map_normalfile2: print the \`people\` records of a mapped regular file (the docs' reader)
 
-await main(spec, ({ args }) => {
-  using file = MappedFile.open(args.path, {
-    size: args.records * People.byteLength,
-    readOnly: true,
+usage: map_normalfile2 [PATH] [options]
+
+arguments:
+  PATH                       the file to map (default "/tmp/test_shm")
+
+options:
+  --records N                records to read (default 10)
+  -h, --help                 show this help and exit
+
+Prints "name: a age 20;" and so on, one line per record. The file must exist
+and hold --records records; map_normalfile1 writes it.
+
+run with:
+  deno run --allow-ffi examples/map_normalfile2.ts ...
+  bun examples/map_normalfile2.ts ...`;
+
+await main("map_normalfile2", HELP, () => {
+  const { values, positionals: [path = "/tmp/test_shm", ...extra] } = parseArgs({
+    args: ARGS,
+    allowPositionals: true,
+    options: { records: { type: "string", default: "10" } },
   });
-  for (const { name, age } of People.array(file, 0, args.records)) {
+  noMore(extra);
+  const records = integer("--records", values.records, { min: 1, max: 1 << 20 });
+
+  using file = MappedFile.open(path, { size: records * People.byteLength, readOnly: true });
+  for (const { name, age } of People.array(file, 0, records)) {
     console.log(`name: ${name} age ${age};`);
   }
 });

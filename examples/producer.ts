@@ -10,34 +10,48 @@
  * @module
  */
 import process from "node:process";
+import { setTimeout as sleep } from "node:timers/promises";
+import { parseArgs } from "node:util";
 import { SharedMemory } from "../mod.ts";
-import { acquire, breathe, main, RUNTIME, sleep } from "./_cli.ts";
+import { ARGS, integer, main, noMore, number, RUNTIME } from "./_cli.ts";
 import { Control, messages, PRODCONS_NAME } from "./_prodcons.ts";
+import { acquire, breathe } from "./_wait.ts";
 
-const spec = {
-  name: "producer",
-  summary: "store COUNT messages in the consumer's shared slots, dropping when all are full",
-  details: `Each message reads "RUNTIME pid P: message I". Prints
+const HELP =
+  `producer: store COUNT messages in the consumer's shared slots, dropping when all are full
+
+usage: producer [COUNT] [options]
+
+arguments:
+  COUNT                      messages to send (default 100)
+
+options:
+  --name NAME                the consumer's shared memory object (default "${PRODCONS_NAME}")
+  --delay MS                 milliseconds to wait before each message (default 0)
+  -h, --help                 show this help and exit
+
+Each message reads "RUNTIME pid P: message I". Prints
 "producer: sent S, stored T, dropped D" at the end. It creates nothing, so it removes
-nothing.`,
-  positionals: {
-    count: { kind: "integer", help: "messages to send", default: 100, min: 0 },
-  },
-  options: {
-    name: { kind: "string", help: "the consumer's shared memory object", default: PRODCONS_NAME },
-    delay: {
-      kind: "number",
-      help: "milliseconds to wait before each message",
-      default: 0,
-      min: 0,
-      placeholder: "MS",
-    },
-  },
-} as const;
+nothing.
 
-await main(spec, async ({ args, cleanup, signal }) => {
-  const shm = SharedMemory.open(args.name);
-  cleanup.defer("unmap the object", () => shm.close());
+run with:
+  deno run --allow-ffi examples/producer.ts ...
+  bun examples/producer.ts ...`;
+
+await main("producer", HELP, async ({ cleanup, signal }) => {
+  const { values, positionals: [countText = "100", ...extra] } = parseArgs({
+    args: ARGS,
+    allowPositionals: true,
+    options: {
+      name: { type: "string", default: PRODCONS_NAME },
+      delay: { type: "string", default: "0" },
+    },
+  });
+  const count = integer("COUNT", countText, { min: 0 });
+  noMore(extra);
+  const delay = number("--delay", values.delay, { min: 0 });
+
+  const shm = cleanup.use(SharedMemory.open(values.name));
   // The header check refuses a region laid out differently.
   const control = Control.attach(shm, 0, { header: true });
   const { mutex, nempty, nstored } = control;
@@ -51,12 +65,12 @@ await main(spec, async ({ args, cleanup, signal }) => {
   // Ctrl-C comes while we wait for the mutex, give it back, or the region
   // would have one slot fewer for good.
   let slotTaken = false;
-  cleanup.defer("give back the free slot", () => slotTaken && nempty.post());
+  cleanup.defer(() => slotTaken && nempty.post());
 
   let stored = 0;
   let dropped = 0;
-  for (let i = 0; i < args.count; i++) {
-    if (args.delay > 0) await sleep(args.delay, signal);
+  for (let i = 0; i < count; i++) {
+    if (delay > 0) await sleep(delay, undefined, { signal });
     else await breathe();
     const text = `${RUNTIME} pid ${process.pid}: message ${i}`;
     if (!nempty.tryWait()) {
@@ -81,5 +95,5 @@ await main(spec, async ({ args, cleanup, signal }) => {
   await acquire(mutex, signal);
   control.finished += 1;
   mutex.post();
-  console.log(`producer: sent ${args.count}, stored ${stored}, dropped ${dropped}`);
+  console.log(`producer: sent ${count}, stored ${stored}, dropped ${dropped}`);
 });

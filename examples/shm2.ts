@@ -13,31 +13,48 @@
  *
  * @module
  */
-import { main, modeOption, sendLines } from "./_cli.ts";
+import { parseArgs } from "node:util";
+import { ARGS, integer, main, octal } from "./_cli.ts";
+import { sendLines } from "./_lines.ts";
 import { attachOrCreate, removeQuietly, SharedUse, SHM_KEY } from "./_shm_com.ts";
 
-const spec = {
-  name: "shm2",
-  summary: 'write lines of standard input into struct shared_use_st for the reader, until "end"',
-  details: `Attaches the segment (creating it with --mode if the reader has not) and prints
+const HELP =
+  `shm2: write lines of standard input into struct shared_use_st for the reader, until "end"
+
+usage: shm2 [options]
+
+options:
+  --key N                    System V key (decimal or 0x hex) (default ${SHM_KEY})
+  --mode MODE                permissions of the segment if created; the docs use 0666 (default 0600)
+  -h, --help                 show this help and exit
+
+Attaches the segment (creating it with --mode if the reader has not) and prints
 "Memory attached at key K, id I". Each line is stored with its newline, as fgets keeps
 it. The reader removes the segment after "end"; if shm2 created it, shm2 waits for the
 reader to take "end" and then removes it too. Interrupted, it removes it only if it
-created it.`,
-  positionals: {},
-  options: {
-    key: { kind: "integer", help: "System V key (decimal or 0x hex)", default: SHM_KEY },
-    mode: modeOption("segment"),
-  },
-} as const;
+created it.
 
-await main(spec, async ({ args, cleanup, signal }) => {
-  const seg = attachOrCreate(args.key, args.mode);
-  if (seg.created) cleanup.defer("remove the segment", () => removeQuietly(seg));
-  cleanup.defer("detach the segment", () => seg.detach());
+run with:
+  deno run --allow-ffi examples/shm2.ts ...
+  bun examples/shm2.ts ...`;
+
+await main("shm2", HELP, async ({ cleanup, signal }) => {
+  const { values } = parseArgs({
+    args: ARGS,
+    options: {
+      key: { type: "string", default: String(SHM_KEY) },
+      mode: { type: "string", default: "0600" },
+    },
+  });
+  const key = integer("--key", values.key);
+  const mode = octal("--mode", values.mode);
+
+  const seg = attachOrCreate(key, mode);
+  if (seg.created) cleanup.defer(() => removeQuietly(seg));
+  cleanup.defer(() => seg.detach());
   const shared = seg.created ? SharedUse.init(seg) : SharedUse.at(seg);
   const flag = shared.writtenByYou;
-  console.log(`Memory attached at key ${args.key}, id ${seg.id}`);
+  console.log(`Memory attached at key ${key}, id ${seg.id}`);
 
   const { sent, ended } = await sendLines(async (line) => {
     await flag.waitForAsync(0, { signal });

@@ -8,20 +8,32 @@
  *
  * @module
  */
+import { parseArgs } from "node:util";
 import { SharedMemory } from "../mod.ts";
-import { main } from "./_cli.ts";
+import { ARGS, main, noMore } from "./_cli.ts";
 
-const spec = {
-  name: "shmread",
-  summary: "verify the pattern i % 256 in a POSIX shared memory object",
-  positionals: {
-    name: { kind: "string", help: "the object's name", default: "/shmkit-example" },
-  },
-  options: {},
-} as const;
+const HELP = `shmread: verify the pattern i % 256 in a POSIX shared memory object
 
-await main(spec, ({ args }) => {
-  using shm = SharedMemory.open(args.name, { readOnly: true });
+usage: shmread [NAME]
+
+arguments:
+  NAME                       the object's name (default "/shmkit-example")
+
+options:
+  -h, --help                 show this help and exit
+
+run with:
+  deno run --allow-ffi examples/shmread.ts ...
+  bun examples/shmread.ts ...`;
+
+await main("shmread", HELP, () => {
+  const { positionals: [name = "/shmkit-example", ...extra] } = parseArgs({
+    args: ARGS,
+    allowPositionals: true,
+  });
+  noMore(extra);
+
+  using shm = SharedMemory.open(name, { readOnly: true });
   const bytes = shm.view(Uint8Array);
   let wrong = 0;
   let first = -1;

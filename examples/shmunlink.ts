@@ -8,19 +8,31 @@
  *
  * @module
  */
+import { parseArgs } from "node:util";
 import { SharedMemory } from "../mod.ts";
-import { main } from "./_cli.ts";
+import { ARGS, main, noMore } from "./_cli.ts";
 
-const spec = {
-  name: "shmunlink",
-  summary: "remove the name of a POSIX shared memory object (shm_unlink)",
-  positionals: {
-    name: { kind: "string", help: "the object's name", default: "/shmkit-example" },
-  },
-  options: {},
-} as const;
+const HELP = `shmunlink: remove the name of a POSIX shared memory object (shm_unlink)
 
-await main(spec, ({ args }) => {
-  SharedMemory.unlink(args.name);
-  console.log(`shmunlink: removed ${args.name}`);
+usage: shmunlink [NAME]
+
+arguments:
+  NAME                       the object's name (default "/shmkit-example")
+
+options:
+  -h, --help                 show this help and exit
+
+run with:
+  deno run --allow-ffi examples/shmunlink.ts ...
+  bun examples/shmunlink.ts ...`;
+
+await main("shmunlink", HELP, () => {
+  const { positionals: [name = "/shmkit-example", ...extra] } = parseArgs({
+    args: ARGS,
+    allowPositionals: true,
+  });
+  noMore(extra);
+
+  SharedMemory.unlink(name);
+  console.log(`shmunlink: removed ${name}`);
 });

@@ -8,21 +8,34 @@
  *
  * @module
  */
+import { parseArgs } from "node:util";
 import { SharedMemory } from "../mod.ts";
-import { main } from "./_cli.ts";
+import { ARGS, main, noMore } from "./_cli.ts";
 
-const spec = {
-  name: "shmwrite",
-  summary: "fill an existing POSIX shared memory object with the pattern i % 256",
-  details: "Create the object first with shmcreate; its size is read back with fstat.",
-  positionals: {
-    name: { kind: "string", help: "the object's name", default: "/shmkit-example" },
-  },
-  options: {},
-} as const;
+const HELP = `shmwrite: fill an existing POSIX shared memory object with the pattern i % 256
 
-await main(spec, ({ args }) => {
-  using shm = SharedMemory.open(args.name);
+usage: shmwrite [NAME]
+
+arguments:
+  NAME                       the object's name (default "/shmkit-example")
+
+options:
+  -h, --help                 show this help and exit
+
+Create the object first with shmcreate; its size is read back with fstat.
+
+run with:
+  deno run --allow-ffi examples/shmwrite.ts ...
+  bun examples/shmwrite.ts ...`;
+
+await main("shmwrite", HELP, () => {
+  const { positionals: [name = "/shmkit-example", ...extra] } = parseArgs({
+    args: ARGS,
+    allowPositionals: true,
+  });
+  noMore(extra);
+
+  using shm = SharedMemory.open(name);
   const bytes = shm.view(Uint8Array);
   for (let i = 0; i < bytes.length; i++) bytes[i] = i % 256;
   console.log(`shmwrite: wrote ${bytes.length} bytes of the pattern i % 256 to ${shm.name}`);
