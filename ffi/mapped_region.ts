@@ -7,6 +7,7 @@ import type { UnsafePointer } from "./_backend.ts";
 import { ClosedError } from "./errors.ts";
 import type { Mapping, TypedArrayConstructor } from "./_mapping.ts";
 import type { RegionAccess, SharedRegion } from "./region.ts";
+import { runReleaseHooks } from "./_region.ts";
 
 // The subclasses reach the mapping through these functions rather than
 // protected members, so the internal Mapping type stays out of the public API.
@@ -28,7 +29,9 @@ export function replaceMapping(region: MappedRegion, next: Mapping): Mapping {
 
 /**
  * Detaches every view and forgets the mapping, returning it so that the
- * subclass can unmap it; null if that already happened.
+ * subclass can unmap it; null if that already happened. The release hooks
+ * (pending waits withdrawing from shared words) run first, while the memory
+ * is still mapped.
  */
 export function retireMapping(region: MappedRegion): Mapping | null {
   return friend.retire(region);
@@ -76,6 +79,8 @@ export abstract class MappedRegion implements SharedRegion, Disposable {
         return old;
       },
       retire(region) {
+        if (region.#mapping === null) return null;
+        runReleaseHooks(region);
         const mapping = region.#mapping;
         if (mapping === null || !mapping.retire()) return null;
         region.#mapping = null;
@@ -112,6 +117,24 @@ export abstract class MappedRegion implements SharedRegion, Disposable {
    * ```
    */
   abstract get access(): RegionAccess;
+
+  /**
+   * Names the region in messages: `shared memory "/jobs"`,
+   * `System V segment with key 0x00001234` (or `System V segment id 42`
+   * when attached by id) or `mapped file "/tmp/data"`.
+   *
+   * @example
+   * ```ts
+   * import { SharedMemory } from "./mod.ts";
+   * const name = `/doc-region-description-${Date.now()}`;
+   * using shm = SharedMemory.create(name, 4096);
+   * console.assert(shm.description === `shared memory "${name}"`);
+   * shm.unlink();
+   * ```
+   */
+  get description(): string {
+    return this.#what;
+  }
 
   /**
    * True once the memory is unmapped (`close()`, or `detach()` for System V).

@@ -21,6 +21,10 @@ export type { TypedArrayConstructor, UnsafePointer };
  *   attached with `readOnly` (SHM_RDONLY). Layouts and sync primitives throw
  *   TypeError instead of writing there.
  *
+ * It answers both questions such code asks: the region is writable unless
+ * `"read-only"`, and shared with other processes unless `"copy-on-write"`
+ * (a private mapping).
+ *
  * @example Writing only where it is shared
  * ```ts
  * import { type RegionAccess, SharedMemory } from "./mod.ts";
@@ -36,7 +40,12 @@ export type RegionAccess = "read-write" | "copy-on-write" | "read-only";
 
 /**
  * A mapped region of shared memory: a POSIX object, a System V segment or a
- * mapped file.
+ * mapped file. Layouts and sync primitives take any object with these
+ * members and ask it nothing else; shmkit's `MappedRegion`s
+ * (`SharedMemory`, `SysVSharedMemory`, `MappedFile`) are the ones it makes.
+ * An object of your own must provide every member (a `description` too:
+ * one without it is refused with TypeError), and `unsafePointer` must give
+ * the real address of the bytes that `view` shows.
  *
  * @example Writing through any kind of region
  * ```ts
@@ -55,8 +64,16 @@ export interface SharedRegion {
   readonly size: number;
   /** True once the memory has been unmapped or detached. */
   readonly closed: boolean;
-  /** What a write through a view does; see {@linkcode RegionAccess}. */
+  /**
+   * What a write through a view does, and so whether the region is writable
+   * and shared with other processes; see {@linkcode RegionAccess}.
+   */
   readonly access: RegionAccess;
+  /**
+   * Names the region in messages, e.g. `shared memory "/jobs"`,
+   * `System V segment with key 0x00001234` or `mapped file "/tmp/data"`.
+   */
+  readonly description: string;
   /** The whole region; detached (length 0) once the region is closed. */
   readonly buffer: ArrayBuffer;
   /** A bounded view; throws RangeError if it would pass the end. */

@@ -16,7 +16,6 @@
  */
 import { ClosedError } from "../ffi/errors.ts";
 import type { SharedRegion } from "../ffi/region.ts";
-import { describe } from "../ffi/_validate.ts";
 
 /** The views over one region's current buffer. */
 export interface Binding {
@@ -30,25 +29,9 @@ export interface Binding {
 
 const bindings = new WeakMap<SharedRegion, Binding>();
 
-/** Checks that `region` looks like a SharedRegion, before anything else. */
-export function validateRegion(
-  region: unknown,
-  argument = "region",
-): asserts region is SharedRegion {
-  if (
-    region === null || typeof region !== "object" ||
-    typeof (region as SharedRegion).view !== "function" ||
-    typeof (region as SharedRegion).size !== "number"
-  ) {
-    throw new TypeError(
-      `${argument} must be a shared-memory region such as a SharedMemory, got ${describe(region)}`,
-    );
-  }
-}
-
 /** The binding of an open region, made on first use and refreshed if stale. */
 export function bind(region: SharedRegion): Binding {
-  if (region.closed) throw new ClosedError(regionName(region));
+  if (region.closed) throw new ClosedError(region.description);
   let binding = bindings.get(region);
   if (binding === undefined) {
     const buffer = region.buffer;
@@ -87,7 +70,7 @@ export function recover(
   error?: unknown,
 ): void {
   const region = binding.region;
-  if (region.closed) throw new ClosedError(`${regionName(region)} at byte ${byteOffset}`);
+  if (region.closed) throw new ClosedError(`${region.description} at byte ${byteOffset}`);
   const stale = binding.buffer.byteLength === 0;
   if (stale) refresh(binding);
   if (byteOffset + byteLength > binding.buffer.byteLength) {
@@ -114,11 +97,4 @@ export function live(binding: Binding, byteOffset: number, byteLength: number): 
 /** The error for `action` (e.g. `write field "age" of People`) on a read-only region. */
 export function readOnlyError(action: string): TypeError {
   return new TypeError(`Cannot ${action}: the region is read-only (SHM_RDONLY)`);
-}
-
-/** Names a region in messages: `region "/jobs"` when it has a name or path. */
-export function regionName(region: SharedRegion): string {
-  const { name, path } = region as { name?: unknown; path?: unknown };
-  const label = typeof name === "string" ? name : typeof path === "string" ? path : undefined;
-  return label === undefined ? "the region" : `region ${JSON.stringify(label)}`;
 }

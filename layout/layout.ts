@@ -7,7 +7,8 @@
  */
 import type { SharedRegion } from "../ffi/region.ts";
 import { validateBoolean, validateOptions } from "../ffi/_validate.ts";
-import { bind, live, readOnlyError, regionName, validateRegion } from "./_binding.ts";
+import { checkRegion } from "../ffi/_region.ts";
+import { bind, live, readOnlyError } from "./_binding.ts";
 import { defineType, describe, type FieldImpl, type FieldType } from "./_field.ts";
 import {
   type Described,
@@ -332,10 +333,10 @@ export function placement(impl: FieldImpl): {
   let described: Described | undefined;
   const meta = () => (described ??= describeImpl(impl));
   const what = (region: SharedRegion, byteOffset: number) =>
-    `${impl.name} at byte ${byteOffset} of ${regionName(region)}`;
+    `${impl.name} at byte ${byteOffset} of ${region.description}`;
 
   function at(region: SharedRegion, byteOffset = 0): unknown {
-    validateRegion(region);
+    checkRegion(region);
     validateOffset(byteOffset, impl.alignment, impl.name);
     const b = bind(region);
     validateFits(region, byteOffset, impl.byteLength, impl.name);
@@ -369,7 +370,7 @@ export function placement(impl: FieldImpl): {
     },
     at,
     init(region: SharedRegion, byteOffset = 0, options?: InitOptions<unknown>): unknown {
-      validateRegion(region);
+      checkRegion(region);
       if (region.access === "read-only") throw readOnlyError(`initialize ${impl.name}`);
       validateOptions(options);
       validateBoolean(options?.header, "options.header");
@@ -393,7 +394,7 @@ export function placement(impl: FieldImpl): {
       return impl.read(b, byteOffset + dataOffset);
     },
     attach(region: SharedRegion, byteOffset = 0, options?: AttachOptions): unknown {
-      validateRegion(region);
+      checkRegion(region);
       validateOptions(options);
       validateBoolean(options?.header, "options.header");
       const version = validateVersion(options);

@@ -7,6 +7,7 @@
 import type { UnsafePointer } from "../ffi/_backend.ts";
 import { ClosedError } from "../ffi/errors.ts";
 import type { SharedRegion } from "../ffi/region.ts";
+import { onRelease } from "../ffi/_region.ts";
 import { checkPlace } from "./_options.ts";
 
 /**
@@ -70,15 +71,28 @@ export class Place {
     return this.#retired;
   }
 
+  /**
+   * Runs `callback` just before the region is released (close, detach),
+   * while the words are still mapped, with the error that ends a wait on
+   * them. Returns the function that cancels it.
+   */
+  onRelease(callback: (error: ClosedError) => void): () => void {
+    return onRelease(this.region, () => callback(this.#closedError()));
+  }
+
   /** Makes every later `words()` throw ClosedError (a destroyed primitive). */
   retire(): void {
     this.#retired = true;
     this.#words = new Int32Array(0);
   }
 
+  #closedError(): ClosedError {
+    return new ClosedError(`${this.what} of ${this.region.description}`);
+  }
+
   #refresh(): void {
     if (this.#retired) throw new ClosedError(this.what);
-    if (this.region.closed) throw new ClosedError(`${this.what} (its region)`);
+    if (this.region.closed) throw this.#closedError();
     this.#pointer = this.region.unsafePointer(this.byteOffset);
     this.#words = this.region.view(Int32Array, this.byteOffset, this.#length);
   }

@@ -61,8 +61,9 @@ export function requireGlibcSemaphores(what: string, path?: string): void {
 
 /**
  * How long an async semaphore wait sleeps before it re-checks on its own.
- * Posts wake it at once; this only bounds how late it notices that its
- * region was closed, and repairs a wake-up lost to a waiter that gave up.
+ * Posts wake it at once, and closing a shmkit region ends it at once; this
+ * only bounds how late it notices that a region of another make was closed,
+ * and repairs a wake-up lost to a waiter that gave up.
  */
 export const SEMAPHORE_SLICE_MS = 500;
 
@@ -103,6 +104,12 @@ export interface SemaphoreAccess {
    * withdraws each; the owner runs them before the `sem_t` goes away.
    */
   readonly registered: Set<() => void>;
+  /**
+   * For a `sem_t` in a region: runs `callback` just before the region is
+   * released, while the `sem_t` is still mapped, with the error that ends
+   * the wait. Returns the function that cancels it.
+   */
+  onRelease?(callback: (error: Error) => void): () => void;
 }
 
 /**
@@ -320,6 +327,25 @@ export function semWaitAsync(
     access.registered.delete(withdraw);
     unregister(access.cells());
   };
+  // Leaves nwaiters as it was before this wait, while the sem_t is still
+  // mapped: a count left raised makes every later post, in any process,
+  // pay for a futex call.
+  const giveUp = () => {
+    if (!registered) return;
+    let cells: SemCells;
+    let flags: number;
+    try {
+      cells = access.cells();
+      flags = check(access, cells.words);
+    } catch {
+      return; // gone or corrupted: nothing sensible left to tidy
+    }
+    withdraw();
+    // A post may have woken this waiter just before it gave up; pass the
+    // wake-up on so that the unit does not sit while others sleep.
+    if (Atomics.load(cells.words, VALUE) > 0) wakeOne(cells, flags);
+  };
+  const onRelease = access.onRelease?.bind(access);
   return waitLoop({
     what: access.what,
     owner,
@@ -341,20 +367,11 @@ export function semWaitAsync(
       }
       return { word: cells.pointer, expected: 0 };
     },
-    abandon() {
-      if (!registered) return;
-      let cells: SemCells;
-      let flags: number;
-      try {
-        cells = access.cells();
-        flags = check(access, cells.words);
-      } catch {
-        return; // closed or corrupted: nothing sensible left to tidy
-      }
-      withdraw();
-      // A post may have woken this waiter just before it gave up; pass the
-      // wake-up on so that the unit does not sit while others sleep.
-      if (Atomics.load(cells.words, VALUE) > 0) wakeOne(cells, flags);
-    },
+    abandon: giveUp,
+    watch: onRelease === undefined ? undefined : (end) =>
+      onRelease((error) => {
+        giveUp();
+        end(error);
+      }),
   }, options);
 }

@@ -42,9 +42,14 @@ export interface Waiting<T> {
   poll(sliceEnded: boolean): { value: T } | Sleep;
   /** Called once when the wait ends without a value (timeout, abort, error). */
   abandon(): void;
+  /**
+   * Arms a way to end the wait from outside, as an abort does (its sleep is
+   * cancelled and the wait rejects with `error`): a region about to be
+   * unmapped ends the waits on it. Called once, before the first sleep;
+   * returns the function that disarms it, called when the wait settles.
+   */
+  watch?(end: (error: Error) => void): () => void;
 }
-
-const NEVER = new Promise<never>(() => {});
 
 /** The longest an abort waits for its woken sleeper to return. */
 const ABORT_GRACE_MS = 50;
@@ -56,12 +61,17 @@ export async function waitLoop<T>(waiting: Waiting<T>, options: CheckedWait): Pr
   if (signal?.aborted) throw abortError(signal, waiting.what);
 
   let current: PendingWait | null = null;
-  let onAbort: (() => void) | undefined;
-  let aborted: Promise<never> = NEVER;
-  if (signal !== undefined) {
-    aborted = new Promise<never>((_, reject) => {
-      onAbort = () => {
-        const error = abortError(signal, waiting.what);
+  let stopped: Promise<never> | undefined;
+  let disarm: (() => void) | undefined;
+  // Ends the wait from outside (the signal, or `watch`), once. Armed only
+  // before the first sleep: a wait that succeeds at once costs nothing more.
+  const arm = (): Promise<never> => {
+    let stop!: (error: Error) => void;
+    const ending = new Promise<never>((_, reject) => {
+      let ended = false;
+      stop = (error) => {
+        if (ended) return;
+        ended = true;
         const sleeping = current;
         if (sleeping === null || !sleeping.cancel()) {
           reject(error);
@@ -69,8 +79,8 @@ export async function waitLoop<T>(waiting: Waiting<T>, options: CheckedWait): Pr
         }
         // The sleeper was woken: let it return before rejecting, so that no
         // call of this wait is still in flight once the caller sees the
-        // AbortError (Deno.test's op sanitizer checks exactly that). Capped,
-        // in case the wake-up came before the sleeper reached the kernel.
+        // error (Deno.test's op sanitizer checks exactly that). Capped, in
+        // case the wake-up came before the sleeper reached the kernel.
         let timer: ReturnType<typeof setTimeout> | undefined;
         const cap = new Promise<void>((resolve) => (timer = setTimeout(resolve, ABORT_GRACE_MS)));
         const finish = () => {
@@ -80,9 +90,16 @@ export async function waitLoop<T>(waiting: Waiting<T>, options: CheckedWait): Pr
         Promise.race([sleeping.done, cap]).then(finish, finish);
       };
     });
-    aborted.catch(() => {});
-    signal.addEventListener("abort", onAbort!, { once: true });
-  }
+    ending.catch(() => {});
+    const onAbort = signal === undefined ? undefined : () => stop(abortError(signal, waiting.what));
+    if (onAbort !== undefined) signal!.addEventListener("abort", onAbort, { once: true });
+    const unwatch = waiting.watch?.(stop);
+    disarm = () => {
+      if (onAbort !== undefined) signal!.removeEventListener("abort", onAbort);
+      unwatch?.();
+    };
+    return ending;
+  };
   try {
     // A zero timeout tries once, and that try looks as hard as one after a
     // quiet slice (the mutex checks whether its holder died).
@@ -93,8 +110,9 @@ export async function waitLoop<T>(waiting: Waiting<T>, options: CheckedWait): Pr
       const now = monotonicMs();
       if (now >= deadline) throw timeoutError(waiting.what, timeout);
       const until = Math.min(deadline, now + waiting.sliceMs);
+      stopped ??= arm();
       current = futexWaitAsync(step.word, step.expected, until);
-      await Promise.race([current.done, aborted]);
+      await Promise.race([current.done, stopped]);
       current = null;
       sliceEnded = monotonicMs() >= until;
     }
@@ -102,7 +120,7 @@ export async function waitLoop<T>(waiting: Waiting<T>, options: CheckedWait): Pr
     waiting.abandon();
     throw error;
   } finally {
-    if (onAbort !== undefined) signal!.removeEventListener("abort", onAbort);
+    disarm?.();
     keepAlive(waiting.owner);
   }
 }

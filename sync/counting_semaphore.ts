@@ -143,8 +143,9 @@ export abstract class CountingSemaphore {
    * @returns Resolves when this caller holds a unit.
    * @throws {TypeError|RangeError} On bad options (as a rejection).
    * @throws {ClosedError} As a rejection, once the semaphore is closed,
-   *   destroyed, or its region closed, also while the wait is pending (a
-   *   closed region is noticed within 500 ms).
+   *   destroyed, or its region closed, also while the wait is pending.
+   *   Closing the region ends the wait at once, after withdrawing it from
+   *   the `sem_t`'s waiter count, so later posts stay cheap.
    * @throws {CorruptedError} As a rejection, if the shared bytes are (or
    *   become while it waits) no valid `sem_t`.
    *

@@ -261,7 +261,7 @@ export class Flag {
    * @param options `timeout` in ms (default `Infinity`) and `signal`.
    * @throws {TypeError|RangeError} On a bad value or options (as a rejection).
    * @throws {ClosedError} As a rejection once the region is closed, also
-   *   while the wait is pending (noticed within `Flag.noticeMs`).
+   *   while the wait is pending (closing it ends the wait at once).
    *
    * @example
    * ```ts
@@ -286,6 +286,7 @@ export class Flag {
           return seen === value ? DONE : { word: this.#place.pointer, expected: seen };
         },
         abandon: () => {},
+        watch: (end) => this.#place.onRelease(end),
       }, checked);
     } catch (error) {
       return Promise.reject(error);

@@ -4,8 +4,8 @@
  *
  * @module
  */
-import { errno, libc, platform } from "../ffi/_libc.ts";
-import { ErrnoError } from "../ffi/errors.ts";
+import { libc, platform } from "../ffi/_libc.ts";
+import { check } from "../ffi/_check.ts";
 import type { SharedRegion } from "../ffi/region.ts";
 import { validateInteger } from "../ffi/_validate.ts";
 import { futexWake, WAKE_ALL } from "./_futex.ts";
@@ -42,9 +42,7 @@ class MemorySemaphore extends Place implements SemaphoreAccess {
     this.retire();
     this.#cells = null;
     futexWake(pointer, WAKE_ALL);
-    if (libc.sem_destroy(pointer) !== 0) {
-      throw new ErrnoError(errno(), "sem_destroy", `destroy ${this.what}`);
-    }
+    check(libc.sem_destroy(pointer), "sem_destroy", `destroy ${this.what}`);
   }
 }
 
@@ -135,9 +133,7 @@ export class Semaphore extends CountingSemaphore {
     const sem = new MemorySemaphore(region, byteOffset);
     validateInteger(value, "value", 0, platform.SEM_VALUE_MAX);
     requireGlibcSemaphores(sem.what);
-    if (libc.sem_init(sem.cells().pointer, 1, value) !== 0) {
-      throw new ErrnoError(errno(), "sem_init", `initialize ${sem.what}`);
-    }
+    check(libc.sem_init(sem.cells().pointer, 1, value), "sem_init", `initialize ${sem.what}`);
     return new Semaphore(sem);
   }
 

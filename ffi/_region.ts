@@ -1,0 +1,94 @@
+/**
+ * The internal side of {@linkcode SharedRegion}: the one check that a value
+ * is one, and the hooks that run before one is released. `sync/` and
+ * `layout/` reach regions only through the interface and these.
+ *
+ * @module
+ */
+import type { RegionAccess, SharedRegion } from "./region.ts";
+import { describe } from "./_validate.ts";
+
+const ACCESS: ReadonlySet<unknown> = new Set<RegionAccess>([
+  "read-write",
+  "copy-on-write",
+  "read-only",
+]);
+
+/**
+ * Checks that `region` has the members of a SharedRegion that layouts and
+ * sync primitives use, before anything else touches it.
+ *
+ * @throws {TypeError} Naming what is missing.
+ */
+export function checkRegion(region: unknown, argument = "region"): asserts region is SharedRegion {
+  if (
+    region === null || typeof region !== "object" ||
+    typeof (region as SharedRegion).view !== "function" ||
+    typeof (region as SharedRegion).unsafePointer !== "function"
+  ) {
+    throw new TypeError(
+      `${argument} must be a SharedRegion (SharedMemory, SysVSharedMemory or MappedFile), got ${
+        describe(region)
+      }`,
+    );
+  }
+  const { description, access, size } = region as SharedRegion;
+  if (typeof description !== "string") {
+    throw new TypeError(
+      `${argument}.description must be a string naming the region, got ${describe(description)}`,
+    );
+  }
+  if (!ACCESS.has(access)) {
+    throw new TypeError(
+      `${argument}.access must be "read-write", "copy-on-write" or "read-only", got ${
+        describe(access)
+      }`,
+    );
+  }
+  if (typeof size !== "number") {
+    throw new TypeError(`${argument}.size must be a number, got ${describe(size)}`);
+  }
+}
+
+// By region; only regions with something pending have an entry. A WeakMap,
+// so a hook never keeps a region alive by itself.
+const hooks = new WeakMap<SharedRegion, Set<() => void>>();
+
+/**
+ * Runs `callback` when `region` is about to be released (close, detach),
+ * while its memory is still mapped: a pending wait withdraws what it
+ * registered in shared words there. Runs once at most. Returns the function
+ * that cancels it; call that when the wait settles, so that nothing piles up.
+ *
+ * Only shmkit's own regions run the hooks; a region of another make is
+ * released without them (its waits then notice on their next look).
+ */
+export function onRelease(region: SharedRegion, callback: () => void): () => void {
+  let callbacks = hooks.get(region);
+  if (callbacks === undefined) hooks.set(region, callbacks = new Set());
+  const registered = callbacks;
+  const once = () => callback();
+  registered.add(once);
+  return () => {
+    registered.delete(once);
+    if (registered.size === 0 && hooks.get(region) === registered) hooks.delete(region);
+  };
+}
+
+/**
+ * Runs and forgets every hook of `region`: called by the region before it
+ * unmaps. A failing hook cannot keep the memory mapped, so its error is
+ * dropped after the others have run.
+ */
+export function runReleaseHooks(region: SharedRegion): void {
+  const callbacks = hooks.get(region);
+  if (callbacks === undefined) return;
+  hooks.delete(region);
+  for (const callback of callbacks) {
+    try {
+      callback();
+    } catch {
+      // The memory goes all the same; the wait notices on its next poll.
+    }
+  }
+}
