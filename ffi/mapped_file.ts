@@ -5,6 +5,7 @@
  */
 import { backend, errno, libc, platform } from "./_libc.ts";
 import { ErrnoError } from "./errors.ts";
+import { check } from "./_check.ts";
 import { Mapping } from "./_mapping.ts";
 import { currentMapping, MappedRegion, retireMapping } from "./mapped_region.ts";
 import {
@@ -93,8 +94,7 @@ function openFile(
       throw new ErrnoError(code, "open", `create "${path}" for mapping`, path);
     }
   }
-  const fd = libc.open(file, base, 0);
-  if (fd < 0) throw new ErrnoError(errno(), "open", `open "${path}" for mapping`, path);
+  const fd = check(libc.open(file, base, 0), "open", `open "${path}" for mapping`, path);
   return { fd, created: false };
 }
 
@@ -287,9 +287,12 @@ export class MappedFile extends MappedRegion {
     const mapping = currentMapping(this);
     const flags = options?.async ? platform.MS_ASYNC : platform.MS_SYNC;
     const start = backend.pointer(mapping.address);
-    if (libc.msync(start, BigInt(this.#size), flags) !== 0) {
-      throw new ErrnoError(errno(), "msync", `flush "${this.#path}"`, this.#path);
-    }
+    check(
+      libc.msync(start, BigInt(this.#size), flags),
+      "msync",
+      `flush "${this.#path}"`,
+      this.#path,
+    );
   }
 
   /**

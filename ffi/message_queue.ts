@@ -4,7 +4,10 @@
  * @module
  */
 import { errno, libc, platform } from "./_libc.ts";
-import { ErrnoError } from "./errors.ts";
+import { ClosedError, ErrnoError } from "./errors.ts";
+import { check } from "./_check.ts";
+import { nullOnErrno, openOrCreate } from "./_open_or_create.ts";
+import { abortError, type CheckedWait, checkWaitOptions, timeoutError } from "./_wait_options.ts";
 import {
   describe,
   validateBoolean,
@@ -40,10 +43,27 @@ export interface MessageQueueCreateOptions {
   /** Permission bits. Default 0o600. */
   mode?: number;
   /**
-   * Fail with EEXIST if the key is taken (IPC_EXCL). Default true. With
-   * false an existing queue is opened, and `created` tells which happened.
+   * Fail with EEXIST if the key is taken (IPC_EXCL). Default true.
+   * `exclusive: false` is the same as {@linkcode MessageQueue.openOrCreate},
+   * kept for compatibility.
    */
   exclusive?: boolean;
+}
+
+/**
+ * Options for {@linkcode MessageQueue.openOrCreate}.
+ *
+ * @example A queue the owner's group may use too, made by whoever comes first
+ * ```ts
+ * import { MessageQueue, type MessageQueueOpenOrCreateOptions } from "./mod.ts";
+ * const options: MessageQueueOpenOrCreateOptions = { mode: 0o660 };
+ * const queue = MessageQueue.openOrCreate(0x5eed0000 + (Date.now() % 0xffff), options);
+ * queue.remove();
+ * ```
+ */
+export interface MessageQueueOpenOrCreateOptions {
+  /** Permission bits when this call creates the queue. Default 0o600. */
+  mode?: number;
 }
 
 /**
@@ -108,7 +128,9 @@ export interface MessageReceiveOptions {
  * import { IPC_PRIVATE, MessageQueue, type MessageReceiveAsyncOptions } from "./mod.ts";
  * const queue = MessageQueue.create(IPC_PRIVATE);
  * const options: MessageReceiveAsyncOptions = { type: 1, timeout: 20 };
- * console.assert((await queue.receiveAsync(options)) === null);
+ * await queue.receiveAsync(options).catch((error) => {
+ *   console.assert(error.name === "TimeoutError");
+ * });
  * queue.remove();
  * ```
  */
@@ -119,9 +141,17 @@ export interface MessageReceiveAsyncOptions {
   maxBytes?: number;
   /** As for {@linkcode MessageQueue.receive}. */
   truncate?: boolean;
-  /** Give up after this many milliseconds: the promise resolves to null. */
+  /**
+   * Milliseconds to wait at most; `Infinity` (the default) waits until a
+   * message comes or the signal aborts. The promise then rejects with a
+   * `DOMException` named `"TimeoutError"`, as every `sync/` wait does.
+   */
   timeout?: number;
-  /** Abort the wait: the promise rejects with the signal's reason. */
+  /**
+   * Aborting rejects the wait with a `DOMException` named `"AbortError"`
+   * (`"TimeoutError"` for a signal made by `AbortSignal.timeout()`), as
+   * every `sync/` wait does.
+   */
   signal?: AbortSignal;
 }
 
@@ -133,14 +163,22 @@ export interface MessageReceiveAsyncOptions {
  * import { IPC_PRIVATE, MessageQueue, type MessageSendAsyncOptions } from "./mod.ts";
  * const queue = MessageQueue.create(IPC_PRIVATE);
  * const options: MessageSendAsyncOptions = { timeout: 100, signal: AbortSignal.timeout(1000) };
- * console.assert(await queue.sendAsync(1, "hi", options));
+ * await queue.sendAsync(1, "hi", options);
+ * console.assert(queue.stat().messages === 1);
  * queue.remove();
  * ```
  */
 export interface MessageSendAsyncOptions {
-  /** Give up after this many milliseconds: the promise resolves to false. */
+  /**
+   * Milliseconds to wait at most for room; `Infinity` (the default) waits
+   * until there is room or the signal aborts. The promise then rejects with
+   * a `DOMException` named `"TimeoutError"`.
+   */
   timeout?: number;
-  /** Abort the wait: the promise rejects with the signal's reason. */
+  /**
+   * Aborting rejects the wait with a `DOMException` named `"AbortError"`
+   * (`"TimeoutError"` for a signal made by `AbortSignal.timeout()`).
+   */
   signal?: AbortSignal;
 }
 
@@ -207,27 +245,9 @@ export interface MessageQueueStat {
   cgid: number;
 }
 
-function validateTimeout(timeout: unknown): void {
-  if (timeout === undefined) return;
-  if (typeof timeout !== "number") {
-    throw new TypeError(`options.timeout must be a number, got ${describe(timeout)}`);
-  }
-  if (!(timeout >= 0)) {
-    throw new RangeError(`options.timeout must be 0 or more milliseconds, got ${timeout}`);
-  }
-}
-
-function validateSignal(signal: unknown): void {
-  if (signal !== undefined && !(signal instanceof AbortSignal)) {
-    throw new TypeError(`options.signal must be an AbortSignal, got ${describe(signal)}`);
-  }
-}
-
 function statQueue(id: number, what: string): MessageQueueStat {
   const out = new Uint8Array(platform.MSQID_DS_SIZE);
-  if (libc.msgctl(id, platform.IPC_STAT, out) !== 0) {
-    throw new ErrnoError(errno(), "msgctl", `read the status of ${what}`, what);
-  }
+  check(libc.msgctl(id, platform.IPC_STAT, out), "msgctl", `read the status of ${what}`, what);
   const v = new DataView(out.buffer);
   return {
     ...readIpcPerm(v),
@@ -242,42 +262,6 @@ function statQueue(id: number, what: string): MessageQueueStat {
   };
 }
 
-// Resolves after `ms`, or rejects at once when `signal` aborts.
-function pause(ms: number, signal: AbortSignal | undefined): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal?.aborted) return reject(signal.reason);
-    const onAbort = () => {
-      clearTimeout(timer);
-      reject(signal!.reason);
-    };
-    const timer = setTimeout(() => {
-      signal?.removeEventListener("abort", onAbort);
-      resolve();
-    }, ms);
-    signal?.addEventListener("abort", onAbort, { once: true });
-  });
-}
-
-// Retries `attempt` until it yields a value, backing off from 1 ms to
-// POLL_CAP_MS, until `timeout` passes (undefined) or `signal` aborts.
-async function poll<T>(
-  attempt: () => T | undefined,
-  timeout: number | undefined,
-  signal: AbortSignal | undefined,
-): Promise<T | undefined> {
-  const deadline = timeout === undefined ? Infinity : performance.now() + timeout;
-  let delay = 1;
-  for (;;) {
-    if (signal?.aborted) throw signal.reason;
-    const value = attempt();
-    if (value !== undefined) return value;
-    const left = deadline - performance.now();
-    if (left <= 0) return undefined;
-    await pause(Math.min(delay, left), signal);
-    delay = Math.min(delay * 2, POLL_CAP_MS);
-  }
-}
-
 /**
  * A System V message queue (`ipcs -q`). Messages carry a positive type, so
  * that a receiver can take the first message of one type, or the first of
@@ -285,8 +269,9 @@ async function poll<T>(
  * process until `remove()`; any process using the same key (Deno, Bun, or
  * the docs' `msg1.c`/`msg2.c`) shares it.
  *
- * There is nothing to close: the queue is not mapped and holds no
- * descriptor, so this object is only the queue's id.
+ * The queue is not mapped and holds no descriptor, so this object is only
+ * the queue's id; `close()` (or `using`) ends this object's use of it, and
+ * its pending async waits, the way closing ends a `sync/` primitive's.
  *
  * @example The docs' msg1/msg2 exchange, in one process
  * ```ts
@@ -303,11 +288,14 @@ async function poll<T>(
  * queue.remove();
  * ```
  */
-export class MessageQueue {
+export class MessageQueue implements Disposable {
   readonly #id: number;
   readonly #key: number;
   readonly #created: boolean;
   readonly #what: string;
+  #closed = false;
+  /** Rejects each pending async wait's current pause, for close(). */
+  readonly #pending = new Set<() => void>();
 
   private constructor(id: number, key: number, created: boolean, what: string) {
     this.#id = id;
@@ -317,12 +305,13 @@ export class MessageQueue {
   }
 
   /**
-   * Creates a queue for `key`, or with `exclusive: false` opens the one that
-   * exists.
+   * Creates a queue for `key`.
    *
    * @param key A key (e.g. from `ftok`) or `IPC_PRIVATE` for a new queue
    *   reachable only through its `id`.
-   * @param options `mode` (default 0o600), `exclusive` (default true).
+   * @param options `mode` (default 0o600), `exclusive` (default true;
+   *   `false` is the same as {@linkcode MessageQueue.openOrCreate}, kept for
+   *   compatibility).
    * @returns The queue; `created` tells whether this call made it.
    * @throws {TypeError|RangeError} On a bad key or option.
    * @throws {ErrnoError} `EEXIST` if the key is taken and `exclusive`;
@@ -343,25 +332,68 @@ export class MessageQueue {
     const mode = options?.mode ?? 0o600;
     validateMode(mode, "options.mode");
     validateBoolean(options?.exclusive, "options.exclusive");
-    const exclusive = options?.exclusive ?? true;
     const cKey = key | 0;
+    if (options?.exclusive === false) return MessageQueue.#openOrCreate(cKey, mode);
     const what = describeKey("message queue", cKey);
-    const { IPC_CREAT, IPC_EXCL, EEXIST, ENOENT } = platform;
-    // Without exclusive, IPC_EXCL is still tried first so that `created`
-    // is exact; the loop covers a queue removed between the two calls.
-    for (let attempt = 0; attempt < 100; attempt++) {
-      const id = libc.msgget(cKey, IPC_CREAT | IPC_EXCL | mode);
-      if (id >= 0) return new MessageQueue(id, cKey, true, what);
-      const code = errno();
-      if (exclusive || code !== EEXIST) {
-        throw new ErrnoError(code, "msgget", `create ${what}`, what);
-      }
-      const existing = libc.msgget(cKey, 0);
-      if (existing >= 0) return new MessageQueue(existing, cKey, false, what);
-      const again = errno();
-      if (again !== ENOENT) throw new ErrnoError(again, "msgget", `open ${what}`, what);
-    }
-    throw new ErrnoError(platform.EAGAIN, "msgget", `open or create ${what} (it kept vanishing)`);
+    const { IPC_CREAT, IPC_EXCL } = platform;
+    const id = check(
+      libc.msgget(cKey, IPC_CREAT | IPC_EXCL | mode),
+      "msgget",
+      `create ${what}`,
+      what,
+    );
+    return new MessageQueue(id, cKey, true, what);
+  }
+
+  /**
+   * Opens the queue for `key` if it exists, else creates it. Exactly one of
+   * several racing processes sees `created === true`; a queue removed
+   * between this call's create and open attempts is created again.
+   *
+   * @param key A key (e.g. from `ftok`); `IPC_PRIVATE` always creates.
+   * @param options `mode` when this call creates the queue (default 0o600).
+   * @returns The queue; `created` tells whether this call made it.
+   * @throws {TypeError|RangeError} On a bad key or option.
+   * @throws {ErrnoError} `EACCES` if the queue exists and is not ours to use;
+   *   `ENOSPC` when the system has no queues left.
+   *
+   * @example Only the first of two calls creates
+   * ```ts
+   * import { MessageQueue } from "./mod.ts";
+   * const key = 0x5eed0000 + (Date.now() % 0xffff);
+   * const first = MessageQueue.openOrCreate(key);
+   * const second = MessageQueue.openOrCreate(key);
+   * console.assert(first.created && !second.created && first.id === second.id);
+   * first.remove();
+   * ```
+   */
+  static openOrCreate(key: number, options?: MessageQueueOpenOrCreateOptions): MessageQueue {
+    validateKey(key);
+    validateOptions(options);
+    const mode = options?.mode ?? 0o600;
+    validateMode(mode, "options.mode");
+    return MessageQueue.#openOrCreate(key | 0, mode);
+  }
+
+  static #openOrCreate(cKey: number, mode: number): MessageQueue {
+    const what = describeKey("message queue", cKey);
+    const { IPC_CREAT, IPC_EXCL, EEXIST, ENOENT, EIDRM } = platform;
+    const { handle, created } = openOrCreate(
+      {
+        tryCreate() {
+          const id = libc.msgget(cKey, IPC_CREAT | IPC_EXCL | mode);
+          return id >= 0 ? id : nullOnErrno([EEXIST], "msgget", `create ${what}`, what);
+        },
+        tryOpen() {
+          const id = libc.msgget(cKey, 0);
+          return id >= 0 ? id : nullOnErrno([ENOENT, EIDRM], "msgget", `open ${what}`, what);
+        },
+      },
+      "msgget",
+      what,
+      what,
+    );
+    return new MessageQueue(handle, cKey, created, what);
   }
 
   /**
@@ -390,8 +422,7 @@ export class MessageQueue {
       throw new RangeError("key must not be IPC_PRIVATE for open(); use attach(id)");
     }
     const what = describeKey("message queue", cKey);
-    const id = libc.msgget(cKey, 0);
-    if (id < 0) throw new ErrnoError(errno(), "msgget", `open ${what}`, what);
+    const id = check(libc.msgget(cKey, 0), "msgget", `open ${what}`, what);
     return new MessageQueue(id, cKey, false, what);
   }
 
@@ -451,20 +482,79 @@ export class MessageQueue {
   }
 
   /**
-   * True if this object's `create` call made the queue.
+   * True if the call that made this object (`create`, `openOrCreate`)
+   * created the queue.
    *
    * @example Only the first of two calls creates
    * ```ts
    * import { MessageQueue } from "./mod.ts";
    * const key = 0x5eed0000 + (Date.now() % 0xffff);
-   * const first = MessageQueue.create(key, { exclusive: false });
-   * const second = MessageQueue.create(key, { exclusive: false });
+   * const first = MessageQueue.openOrCreate(key);
+   * const second = MessageQueue.openOrCreate(key);
    * console.assert(first.created && !second.created);
    * first.remove();
    * ```
    */
   get created(): boolean {
     return this.#created;
+  }
+
+  /**
+   * True after `close()`.
+   *
+   * @example
+   * ```ts
+   * import { IPC_PRIVATE, MessageQueue } from "./mod.ts";
+   * const queue = MessageQueue.create(IPC_PRIVATE);
+   * queue.close();
+   * console.assert(queue.closed);
+   * queue.remove();
+   * ```
+   */
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  /**
+   * Ends this object's use of the queue: later sends and receives throw
+   * `ClosedError`, and pending `sendAsync`/`receiveAsync` calls reject with
+   * it at once, as pending waits of a closed `sync/` primitive do. The queue
+   * itself stays, with its messages, until `remove()`; `stat()` and
+   * `remove()` still work, as `SysVSharedMemory`'s do after `detach()`.
+   * Calling it again does nothing.
+   *
+   * @example Ending a pending receive
+   * ```ts
+   * import { ClosedError, IPC_PRIVATE, MessageQueue } from "./mod.ts";
+   * const queue = MessageQueue.create(IPC_PRIVATE);
+   * const pending = queue.receiveAsync();
+   * queue.close();
+   * await pending.catch((error) => console.assert(error instanceof ClosedError));
+   * queue.remove();
+   * ```
+   */
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    for (const reject of this.#pending) reject();
+  }
+
+  /**
+   * Same as `close()`, for `using`; the queue stays until `remove()`.
+   *
+   * @example
+   * ```ts
+   * import { IPC_PRIVATE, MessageQueue } from "./mod.ts";
+   * let id: number;
+   * {
+   *   using queue = MessageQueue.create(IPC_PRIVATE);
+   *   id = queue.id;
+   * }
+   * MessageQueue.attach(id).remove();
+   * ```
+   */
+  [Symbol.dispose](): void {
+    this.close();
   }
 
   /**
@@ -480,6 +570,7 @@ export class MessageQueue {
    * @param options `wait` (default true).
    * @returns True when queued; false only with `wait: false` and no room.
    * @throws {TypeError|RangeError} On a bad type, body or option.
+   * @throws {ClosedError} After `close()`.
    * @throws {ErrnoError} `EINVAL` for a body over msgmax or a removed
    *   queue; `EIDRM` if the queue is removed while waiting.
    *
@@ -504,18 +595,27 @@ export class MessageQueue {
    * retries (IPC_NOWAIT) with a back-off of at most 20 ms, because a System V
    * queue offers nothing to wait on asynchronously.
    *
+   * Its options and rejections are those of every `sync/` wait (`waitAsync`,
+   * `lockAsync`, `waitForAsync`). Earlier versions resolved to false when the
+   * timeout passed and rejected with the signal's bare reason on abort; both
+   * now reject as described below.
+   *
    * @param type A positive integer the receiver can select on.
    * @param data The body: bytes, or text to encode as UTF-8.
-   * @param options `timeout` (default: none), `signal`.
-   * @returns True when queued; false when `timeout` passed first.
-   * @throws {TypeError|RangeError} On a bad type, body or option.
-   * @throws {DOMException|unknown} The signal's reason when it aborts.
+   * @param options `timeout` (default `Infinity`), `signal`.
+   * @returns Resolves once the message is queued.
+   * @throws {TypeError|RangeError} On a bad type, body or option (rejects).
+   * @throws {DOMException} Named `"TimeoutError"` when `timeout` passes,
+   *   `"AbortError"` when `signal` aborts.
+   * @throws {ClosedError} After `close()`, or when it is called meanwhile.
+   * @throws {ErrnoError} As `send`.
    *
    * @example Sending while the event loop runs
    * ```ts
    * import { IPC_PRIVATE, MessageQueue } from "./mod.ts";
    * const queue = MessageQueue.create(IPC_PRIVATE);
-   * console.assert(await queue.sendAsync(1, "hi", { timeout: 100 }));
+   * await queue.sendAsync(1, "hi", { timeout: 100 });
+   * console.assert(queue.stat().messages === 1);
    * queue.remove();
    * ```
    */
@@ -523,17 +623,12 @@ export class MessageQueue {
     type: number,
     data: Uint8Array | string,
     options?: MessageSendAsyncOptions,
-  ): Promise<boolean> {
+  ): Promise<void> {
     const message = MessageQueue.#pack(type, data);
-    validateOptions(options);
-    validateTimeout(options?.timeout);
-    validateSignal(options?.signal);
-    const sent = await poll(
+    await this.#poll(
       () => (this.#send(message, false) ? true : undefined),
-      options?.timeout,
-      options?.signal,
+      checkWaitOptions(options),
     );
-    return sent ?? false;
   }
 
   /**
@@ -547,6 +642,7 @@ export class MessageQueue {
    *   `truncate` (default false), `wait` (default true).
    * @returns The message, or null with `wait: false` when none matches.
    * @throws {TypeError|RangeError} On a bad option.
+   * @throws {ClosedError} After `close()`.
    * @throws {ErrnoError} `E2BIG` when the message is longer than `maxBytes`
    *   and not `truncate` (it stays queued); `EIDRM` if the queue is removed
    *   while waiting; `EINVAL` if it was removed before.
@@ -573,10 +669,20 @@ export class MessageQueue {
    * matches it retries (IPC_NOWAIT) with a back-off of at most 20 ms, so a
    * message is seen at most about 20 ms after it is sent.
    *
+   * Its options and rejections are those of every `sync/` wait (`waitAsync`,
+   * `lockAsync`, `waitForAsync`). Earlier versions resolved to null when the
+   * timeout passed and rejected with the signal's bare reason on abort; both
+   * now reject as described below.
+   *
    * @param options `type`, `maxBytes` and `truncate` as for `receive`,
-   *   `timeout` (default: none), `signal`.
-   * @returns The message, or null when `timeout` passed first.
-   * @throws {DOMException|unknown} The signal's reason when it aborts.
+   *   `timeout` (default `Infinity`), `signal`.
+   * @returns The message.
+   * @throws {TypeError|RangeError} On a bad option (rejects).
+   * @throws {DOMException} Named `"TimeoutError"` when `timeout` passes
+   *   first, `"AbortError"` when `signal` aborts (the signal's own
+   *   `DOMException` reason when it has one; any other reason becomes the
+   *   `cause`).
+   * @throws {ClosedError} After `close()`, or when it is called meanwhile.
    * @throws {ErrnoError} As `receive`.
    *
    * @example Waiting for a message sent later
@@ -585,20 +691,16 @@ export class MessageQueue {
    * const queue = MessageQueue.create(IPC_PRIVATE);
    * setTimeout(() => queue.send(3, "late"), 10);
    * const message = await queue.receiveAsync({ timeout: 1000 });
-   * console.assert(message?.type === 3);
+   * console.assert(message.type === 3);
    * queue.remove();
    * ```
    */
-  async receiveAsync(options?: MessageReceiveAsyncOptions): Promise<Message | null> {
+  async receiveAsync(options?: MessageReceiveAsyncOptions): Promise<Message> {
     const { type, maxBytes, truncate } = MessageQueue.#receiveOptions(options);
-    validateTimeout(options?.timeout);
-    validateSignal(options?.signal);
-    const message = await poll(
+    return await this.#poll(
       () => this.#receive(type, maxBytes, truncate, false) ?? undefined,
-      options?.timeout,
-      options?.signal,
+      checkWaitOptions(options),
     );
-    return message ?? null;
   }
 
   /**
@@ -635,9 +737,12 @@ export class MessageQueue {
    * ```
    */
   remove(): void {
-    if (libc.msgctl(this.#id, platform.IPC_RMID, null) !== 0) {
-      throw new ErrnoError(errno(), "msgctl", `remove ${this.#what}`, this.#what);
-    }
+    check(
+      libc.msgctl(this.#id, platform.IPC_RMID, null),
+      "msgctl",
+      `remove ${this.#what}`,
+      this.#what,
+    );
   }
 
   // Validates a send's arguments and lays out `struct msgbuf`.
@@ -663,7 +768,44 @@ export class MessageQueue {
     return { type, maxBytes, truncate: options?.truncate ?? false };
   }
 
+  // Retries `attempt` (IPC_NOWAIT) until it yields a value, backing off from
+  // 1 ms to POLL_CAP_MS: a System V queue has no word to sleep on. Ends as
+  // sync/'s waitLoop does: TimeoutError, AbortError, or ClosedError.
+  async #poll<T>(attempt: () => T | undefined, options: CheckedWait): Promise<T> {
+    const { timeout, signal } = options;
+    const deadline = timeout === Infinity ? Infinity : performance.now() + timeout;
+    let delay = 1;
+    for (;;) {
+      if (signal?.aborted) throw abortError(signal, this.#what);
+      const value = attempt();
+      if (value !== undefined) return value;
+      const left = deadline - performance.now();
+      if (left <= 0) throw timeoutError(this.#what, timeout);
+      await this.#pause(Math.min(delay, left), signal);
+      delay = Math.min(delay * 2, POLL_CAP_MS);
+    }
+  }
+
+  // Resolves after `ms`; rejects at once when `signal` aborts or close() is called.
+  #pause(ms: number, signal: AbortSignal | undefined): Promise<void> {
+    return new Promise((resolve, reject) => {
+      const settle = (error?: Error) => {
+        clearTimeout(timer);
+        signal?.removeEventListener("abort", onAbort);
+        this.#pending.delete(onClose);
+        if (error === undefined) resolve();
+        else reject(error);
+      };
+      const onAbort = () => settle(abortError(signal!, this.#what));
+      const onClose = () => settle(new ClosedError(this.#what));
+      const timer = setTimeout(() => settle(), ms);
+      signal?.addEventListener("abort", onAbort, { once: true });
+      this.#pending.add(onClose);
+    });
+  }
+
   #send(message: Uint8Array, wait: boolean): boolean {
+    if (this.#closed) throw new ClosedError(this.#what);
     const bodyBytes = BigInt(message.length - TYPE_BYTES);
     const flags = wait ? 0 : platform.IPC_NOWAIT;
     for (;;) {
@@ -676,6 +818,7 @@ export class MessageQueue {
   }
 
   #receive(type: number, maxBytes: number, truncate: boolean, wait: boolean): Message | null {
+    if (this.#closed) throw new ClosedError(this.#what);
     const buffer = new Uint8Array(TYPE_BYTES + maxBytes);
     const flags = (wait ? 0 : platform.IPC_NOWAIT) | (truncate ? platform.MSG_NOERROR : 0);
     for (;;) {

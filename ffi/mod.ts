@@ -9,8 +9,8 @@
  *   {@linkcode SharedMemoryOpenOrCreateOptions};
  * - {@linkcode SysVSharedMemory}: a System V segment (`shmget`/`shmat`), keyed
  *   by a number from {@linkcode ftok} or {@linkcode IPC_PRIVATE}, with
- *   {@linkcode SysVCreateOptions}, {@linkcode SysVOpenOptions} and
- *   {@linkcode SysVStat};
+ *   {@linkcode SysVCreateOptions}, {@linkcode SysVOpenOptions},
+ *   {@linkcode SysVOpenOrCreateOptions} and {@linkcode SysVStat};
  * - {@linkcode MappedFile}: an ordinary file mapped into memory
  *   ({@linkcode MappedFileOptions}, {@linkcode FlushOptions});
  * - {@linkcode MappedRegion}: what the three share (views, `access`, `close`).
@@ -21,7 +21,7 @@
  *
  * Messages: {@linkcode MessageQueue}, a System V queue of typed messages
  * ({@linkcode Message}, {@linkcode MessageQueueCreateOptions},
- * {@linkcode MessageQueueStat}, {@linkcode MessageSendOptions},
+ * {@linkcode MessageQueueOpenOrCreateOptions}, {@linkcode MessageQueueStat}, {@linkcode MessageSendOptions},
  * {@linkcode MessageSendAsyncOptions}, {@linkcode MessageReceiveOptions},
  * {@linkcode MessageReceiveAsyncOptions}).
  *
@@ -63,6 +63,7 @@ export {
   IPC_PRIVATE,
   type SysVCreateOptions,
   type SysVOpenOptions,
+  type SysVOpenOrCreateOptions,
   SysVSharedMemory,
   type SysVStat,
 } from "./sysv_shared_memory.ts";
@@ -71,6 +72,7 @@ export {
   type Message,
   MessageQueue,
   type MessageQueueCreateOptions,
+  type MessageQueueOpenOrCreateOptions,
   type MessageQueueStat,
   type MessageReceiveAsyncOptions,
   type MessageReceiveOptions,

@@ -3,8 +3,10 @@
  *
  * @module
  */
-import { errno, libc, platform } from "./_libc.ts";
+import { libc, platform } from "./_libc.ts";
 import { ErrnoError } from "./errors.ts";
+import { check } from "./_check.ts";
+import { nullOnErrno, openOrCreate } from "./_open_or_create.ts";
 import { Mapping } from "./_mapping.ts";
 import { currentMapping, MappedRegion, replaceMapping, retireMapping } from "./mapped_region.ts";
 import {
@@ -33,9 +35,10 @@ export interface SharedMemoryCreateOptions {
    */
   mode?: number;
   /**
-   * Fail with EEXIST if the name is taken (O_EXCL). Default true. With false
-   * an existing object is opened and grown to `size` if smaller, never shrunk,
-   * and all of it is mapped.
+   * Fail with EEXIST if the name is taken (O_EXCL). Default true.
+   * `exclusive: false` is the same as {@linkcode SharedMemory.openOrCreate}
+   * (an existing object is opened, grown to `size` if smaller, never shrunk,
+   * and all of it mapped), kept for compatibility.
    */
   exclusive?: boolean;
 }
@@ -60,6 +63,16 @@ export interface SharedMemoryOpenOrCreateOptions {
 }
 
 const DEFAULT_MODE = 0o600;
+
+/** Checks what `create` and `openOrCreate` share; returns the mode. */
+function checkCreate(name: unknown, size: unknown, options: unknown): number {
+  validateIpcName(name, "name");
+  validateSize(size, "size");
+  validateOptions(options);
+  const mode = (options as SharedMemoryOpenOrCreateOptions | undefined)?.mode ?? DEFAULT_MODE;
+  validateMode(mode);
+  return mode;
+}
 
 function mapObject(name: string, fd: number, size: number, readOnly: boolean): Mapping {
   const address = mapDescriptor(
@@ -132,7 +145,9 @@ export class SharedMemory extends MappedRegion {
    *
    * @param name `/` followed by up to 253 bytes, no other `/`.
    * @param size Bytes, a positive safe integer.
-   * @param options `mode` (default 0o600) and `exclusive` (default true).
+   * @param options `mode` (default 0o600) and `exclusive` (default true;
+   *   `false` is the same as {@linkcode SharedMemory.openOrCreate}, kept for
+   *   compatibility).
    * @returns The mapped object; `created` is true.
    * @throws {TypeError|RangeError} On a bad name, size or option.
    * @throws {ErrnoError} `EEXIST` if the name is taken and `exclusive`;
@@ -151,20 +166,18 @@ export class SharedMemory extends MappedRegion {
     size: number,
     options?: SharedMemoryCreateOptions,
   ): SharedMemory {
-    validateIpcName(name, "name");
-    validateSize(size, "size");
-    validateOptions(options);
-    const mode = options?.mode ?? DEFAULT_MODE;
-    validateMode(mode);
+    const mode = checkCreate(name, size, options);
     validateBoolean(options?.exclusive, "options.exclusive");
     const exclusive = options?.exclusive ?? true;
 
     if (!exclusive) return SharedMemory.#openOrCreate(name, size, mode);
     const { O_RDWR, O_CREAT, O_EXCL, O_CLOEXEC } = platform;
-    const fd = libc.shm_open(cString(name), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, mode);
-    if (fd < 0) {
-      throw new ErrnoError(errno(), "shm_open", `create shared memory "${name}"`, name);
-    }
+    const fd = check(
+      libc.shm_open(cString(name), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, mode),
+      "shm_open",
+      `create shared memory "${name}"`,
+      name,
+    );
     return SharedMemory.#made(name, fd, size, mode);
   }
 
@@ -191,10 +204,12 @@ export class SharedMemory extends MappedRegion {
     validateBoolean(options?.readOnly, "options.readOnly");
     const readOnly = options?.readOnly ?? false;
     const { O_RDONLY, O_RDWR, O_CLOEXEC } = platform;
-    const fd = libc.shm_open(cString(name), (readOnly ? O_RDONLY : O_RDWR) | O_CLOEXEC, 0);
-    if (fd < 0) {
-      throw new ErrnoError(errno(), "shm_open", `open shared memory "${name}"`, name);
-    }
+    const fd = check(
+      libc.shm_open(cString(name), (readOnly ? O_RDONLY : O_RDWR) | O_CLOEXEC, 0),
+      "shm_open",
+      `open shared memory "${name}"`,
+      name,
+    );
     try {
       const size = fstat(fd, `read the size of shared memory "${name}"`, name).size;
       if (size === 0) {
@@ -217,7 +232,8 @@ export class SharedMemory extends MappedRegion {
   /**
    * Opens the object if it exists, else creates it with `size` bytes. Exactly
    * one of several racing processes sees `created === true`, so that one
-   * process initializes the contents.
+   * process initializes the contents; an object unlinked between this call's
+   * create and open attempts is created again.
    *
    * An existing object smaller than `size` is grown (posix_fallocate, which
    * only ever grows, so racing calls with different sizes cannot cut pages
@@ -241,38 +257,34 @@ export class SharedMemory extends MappedRegion {
     size: number,
     options?: SharedMemoryOpenOrCreateOptions,
   ): SharedMemory {
-    validateIpcName(name, "name");
-    validateSize(size, "size");
-    validateOptions(options);
-    const mode = options?.mode ?? DEFAULT_MODE;
-    validateMode(mode);
-    return SharedMemory.#openOrCreate(name, size, mode);
+    return SharedMemory.#openOrCreate(name, size, checkCreate(name, size, options));
   }
 
   static #openOrCreate(name: string, size: number, mode: number): SharedMemory {
-    const { O_RDWR, O_CREAT, O_EXCL, O_CLOEXEC } = platform;
+    const { O_RDWR, O_CREAT, O_EXCL, O_CLOEXEC, EEXIST, ENOENT } = platform;
     const path = cString(name);
-    // Loop because the object can be unlinked between our two attempts.
-    for (let attempt = 0; attempt < 100; attempt++) {
-      const fd = libc.shm_open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, mode);
-      if (fd >= 0) return SharedMemory.#made(name, fd, size, mode);
-      const code = errno();
-      if (code !== platform.EEXIST) {
-        throw new ErrnoError(code, "shm_open", `create shared memory "${name}"`, name);
-      }
-      const existing = libc.shm_open(path, O_RDWR | O_CLOEXEC, 0);
-      if (existing >= 0) return SharedMemory.#joined(name, existing, size);
-      const again = errno();
-      if (again !== platform.ENOENT) {
-        throw new ErrnoError(again, "shm_open", `open shared memory "${name}"`, name);
-      }
-    }
-    throw new ErrnoError(
-      platform.EAGAIN,
+    const { handle: fd, created } = openOrCreate(
+      {
+        tryCreate() {
+          const made = libc.shm_open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, mode);
+          return made >= 0
+            ? made
+            : nullOnErrno([EEXIST], "shm_open", `create shared memory "${name}"`, name);
+        },
+        tryOpen() {
+          const found = libc.shm_open(path, O_RDWR | O_CLOEXEC, 0);
+          return found >= 0
+            ? found
+            : nullOnErrno([ENOENT], "shm_open", `open shared memory "${name}"`, name);
+        },
+      },
       "shm_open",
-      `open or create shared memory "${name}" (it kept vanishing)`,
+      `shared memory "${name}"`,
       name,
     );
+    return created
+      ? SharedMemory.#made(name, fd, size, mode)
+      : SharedMemory.#joined(name, fd, size);
   }
 
   /**
@@ -290,9 +302,7 @@ export class SharedMemory extends MappedRegion {
    */
   static unlink(name: string): void {
     validateIpcName(name, "name");
-    if (libc.shm_unlink(cString(name)) !== 0) {
-      throw new ErrnoError(errno(), "shm_unlink", `unlink shared memory "${name}"`, name);
-    }
+    check(libc.shm_unlink(cString(name)), "shm_unlink", `unlink shared memory "${name}"`, name);
   }
 
   // Finishes an object this call created with O_EXCL. It may not assume the

@@ -5,7 +5,8 @@
  */
 import { backend, errno, libc, platform } from "./_libc.ts";
 import { ErrnoError } from "./errors.ts";
-import { MAP_FAILED } from "./_check.ts";
+import { check, checkAddress, fail, MAP_FAILED } from "./_check.ts";
+import { nullOnErrno, openOrCreate } from "./_open_or_create.ts";
 import { Mapping } from "./_mapping.ts";
 import { MappedRegion, retireMapping } from "./mapped_region.ts";
 import {
@@ -37,8 +38,18 @@ export const IPC_PRIVATE = 0;
 export interface SysVCreateOptions {
   /** Permission bits. Default 0o600. */
   mode?: number;
-  /** Fail with EEXIST if the key is taken (IPC_EXCL). Default true. */
+  /**
+   * Fail with EEXIST if the key is taken (IPC_EXCL). Default true.
+   * `exclusive: false` is the same as {@linkcode SysVSharedMemory.openOrCreate},
+   * kept for compatibility.
+   */
   exclusive?: boolean;
+}
+
+/** Options for {@linkcode SysVSharedMemory.openOrCreate}. */
+export interface SysVOpenOrCreateOptions {
+  /** Permission bits when this call creates the segment. Default 0o600. */
+  mode?: number;
 }
 
 /** Options for {@linkcode SysVSharedMemory.open} and `attach`. */
@@ -85,9 +96,7 @@ export interface SysVStat {
 
 function statSegment(id: number, what: string): SysVStat {
   const out = new Uint8Array(platform.SHMID_DS_SIZE);
-  if (libc.shmctl(id, platform.IPC_STAT, out) !== 0) {
-    throw new ErrnoError(errno(), "shmctl", `read the status of ${what}`, what);
-  }
+  check(libc.shmctl(id, platform.IPC_STAT, out), "shmctl", `read the status of ${what}`, what);
   const v = new DataView(out.buffer);
   return {
     ...readIpcPerm(v),
@@ -102,10 +111,13 @@ function statSegment(id: number, what: string): SysVStat {
 }
 
 function attachSegment(id: number, size: number, readOnly: boolean, what: string): Mapping {
-  const address = libc.shmat(id, null, readOnly ? platform.SHM_RDONLY : 0);
-  if (address === MAP_FAILED) {
-    throw new ErrnoError(errno(), "shmat", `attach ${what}`, what);
-  }
+  const address = checkAddress(
+    libc.shmat(id, null, readOnly ? platform.SHM_RDONLY : 0),
+    MAP_FAILED,
+    "shmat",
+    `attach ${what}`,
+    what,
+  );
   // A segment's pages are allocated at the first touch, and one that cannot
   // be backed (SHM_HUGETLB | SHM_NORESERVE with no huge pages free) raises
   // SIGBUS there. Faulting them in now turns that into an error at attach.
@@ -120,9 +132,7 @@ function attachSegment(id: number, size: number, readOnly: boolean, what: string
     }
   }
   return new Mapping(address, size, what, () => {
-    if (libc.shmdt(backend.pointer(address)) !== 0) {
-      throw new ErrnoError(errno(), "shmdt", `detach ${what}`, what);
-    }
+    check(libc.shmdt(backend.pointer(address)), "shmdt", `detach ${what}`, what);
   });
 }
 
@@ -145,9 +155,8 @@ export function ftok(path: string, projId: number): number {
   validatePath(path, "path");
   validateInteger(projId, "projId", 1, 255);
   const key = libc.ftok(cString(path), projId);
-  if (key === -1) {
-    throw new ErrnoError(errno(), "ftok", `make a key from "${path}"`, path);
-  }
+  // Not check(): a valid key can be negative; only -1 is failure.
+  if (key === -1) fail("ftok", `make a key from "${path}"`, path);
   return key;
 }
 
@@ -188,7 +197,9 @@ export class SysVSharedMemory extends MappedRegion {
    *
    * @param key A key (e.g. from {@linkcode ftok}) or `IPC_PRIVATE`.
    * @param size Bytes, a positive safe integer.
-   * @param options `mode` (default 0o600), `exclusive` (default true).
+   * @param options `mode` (default 0o600), `exclusive` (default true;
+   *   `false` is the same as {@linkcode SysVSharedMemory.openOrCreate}, kept
+   *   for compatibility).
    * @throws {ErrnoError} `EEXIST` if the key is taken and `exclusive`;
    *   `EINVAL` if it exists smaller than `size`.
    *
@@ -207,24 +218,108 @@ export class SysVSharedMemory extends MappedRegion {
     const mode = options?.mode ?? 0o600;
     validateMode(mode);
     validateBoolean(options?.exclusive, "options.exclusive");
-    const exclusive = options?.exclusive ?? true;
     const cKey = key | 0;
+    if (options?.exclusive === false) return SysVSharedMemory.#openOrCreate(cKey, size, mode);
     const what = describeKey("System V segment", cKey);
-    const { IPC_CREAT, IPC_EXCL, EEXIST } = platform;
-    // IPC_EXCL first even when not exclusive, so that `created` is exact.
-    let id = libc.shmget(cKey, BigInt(size), IPC_CREAT | IPC_EXCL | mode);
-    const created = id >= 0;
-    if (!created) {
-      const code = errno();
-      if (exclusive || code !== EEXIST) {
-        throw new ErrnoError(code, "shmget", `create ${what}`, what);
-      }
-      id = libc.shmget(cKey, BigInt(size), mode);
-      if (id < 0) throw new ErrnoError(errno(), "shmget", `open ${what}`, what);
-    }
+    const { IPC_CREAT, IPC_EXCL } = platform;
+    const id = check(
+      libc.shmget(cKey, BigInt(size), IPC_CREAT | IPC_EXCL | mode),
+      "shmget",
+      `create ${what}`,
+      what,
+    );
     try {
-      return new SysVSharedMemory(id, cKey, false, created, what);
+      return new SysVSharedMemory(id, cKey, false, true, what);
     } catch (error) {
+      libc.shmctl(id, platform.IPC_RMID, null);
+      throw error;
+    }
+  }
+
+  /**
+   * Attaches the segment with `key` if it exists, else creates it with
+   * `size` bytes (zero-filled). Exactly one of several racing processes sees
+   * `created === true`; a segment removed (IPC_RMID) between this call's
+   * create and open attempts, or before it could attach, is created again.
+   *
+   * Unlike `SharedMemory.openOrCreate`, an existing segment is not grown:
+   * System V segments have a fixed size, and one smaller than `size` fails
+   * with `EINVAL` (from shmget) as it always did. One at least as large is
+   * attached whole.
+   *
+   * @param key A key (e.g. from {@linkcode ftok}); `IPC_PRIVATE` always creates.
+   * @param size Bytes, a positive safe integer.
+   * @param options `mode` when this call creates the segment (default 0o600).
+   * @returns The attached segment; `created` tells whether this call made it.
+   * @throws {TypeError|RangeError} On a bad key, size or option.
+   * @throws {ErrnoError} `EINVAL` if it exists smaller than `size`; `EACCES`
+   *   if it is not ours to use.
+   *
+   * @example Only the first of two calls creates
+   * ```ts
+   * import { SysVSharedMemory } from "./mod.ts";
+   * const key = 0x5eed0000 + (Date.now() % 0xffff);
+   * using a = SysVSharedMemory.openOrCreate(key, 4096);
+   * using b = SysVSharedMemory.openOrCreate(key, 4096);
+   * console.assert(a.created && !b.created && a.id === b.id);
+   * a.remove();
+   * ```
+   */
+  static openOrCreate(
+    key: number,
+    size: number,
+    options?: SysVOpenOrCreateOptions,
+  ): SysVSharedMemory {
+    validateKey(key);
+    validateSize(size, "size");
+    validateOptions(options);
+    const mode = options?.mode ?? 0o600;
+    validateMode(mode);
+    return SysVSharedMemory.#openOrCreate(key | 0, size, mode);
+  }
+
+  static #openOrCreate(cKey: number, size: number, mode: number): SysVSharedMemory {
+    const what = describeKey("System V segment", cKey);
+    const { IPC_CREAT, IPC_EXCL, EEXIST, ENOENT, EIDRM } = platform;
+    return openOrCreate(
+      {
+        tryCreate() {
+          const id = libc.shmget(cKey, BigInt(size), IPC_CREAT | IPC_EXCL | mode);
+          if (id < 0) return nullOnErrno([EEXIST], "shmget", `create ${what}`, what);
+          return SysVSharedMemory.#attachUnlessRemoved(id, cKey, true, what);
+        },
+        tryOpen() {
+          // The size asked, as before: a smaller segment is EINVAL, not joined.
+          const id = libc.shmget(cKey, BigInt(size), mode);
+          if (id < 0) return nullOnErrno([ENOENT, EIDRM], "shmget", `open ${what}`, what);
+          return SysVSharedMemory.#attachUnlessRemoved(id, cKey, false, what);
+        },
+      },
+      "shmget",
+      what,
+      what,
+    ).handle;
+  }
+
+  // Attaches a segment shmget just named. Between the two calls another
+  // process may have removed it (IPC_RMID), and one nobody has attached goes
+  // at once: IPC_STAT or shmat then fail with EINVAL or EIDRM, and this
+  // returns null so that openOrCreate goes round again. A segment this call
+  // created is removed again on any other failure.
+  static #attachUnlessRemoved(
+    id: number,
+    key: number,
+    created: boolean,
+    what: string,
+  ): SysVSharedMemory | null {
+    try {
+      return new SysVSharedMemory(id, key, false, created, what);
+    } catch (error) {
+      const { EINVAL, EIDRM } = platform;
+      if (
+        error instanceof ErrnoError && (error.syscall === "shmctl" || error.syscall === "shmat") &&
+        (error.errno === EINVAL || error.errno === EIDRM)
+      ) return null;
       if (created) libc.shmctl(id, platform.IPC_RMID, null);
       throw error;
     }
@@ -254,8 +349,7 @@ export class SysVSharedMemory extends MappedRegion {
     const readOnly = SysVSharedMemory.#readOnlyOption(options);
     const cKey = key | 0;
     const what = describeKey("System V segment", cKey);
-    const id = libc.shmget(cKey, 0n, 0);
-    if (id < 0) throw new ErrnoError(errno(), "shmget", `open ${what}`, what);
+    const id = check(libc.shmget(cKey, 0n, 0), "shmget", `open ${what}`, what);
     return new SysVSharedMemory(id, cKey, readOnly, false, what);
   }
 
@@ -370,8 +464,11 @@ export class SysVSharedMemory extends MappedRegion {
    * ```
    */
   remove(): void {
-    if (libc.shmctl(this.#id, platform.IPC_RMID, null) !== 0) {
-      throw new ErrnoError(errno(), "shmctl", `remove ${this.#what}`, this.#what);
-    }
+    check(
+      libc.shmctl(this.#id, platform.IPC_RMID, null),
+      "shmctl",
+      `remove ${this.#what}`,
+      this.#what,
+    );
   }
 }

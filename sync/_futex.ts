@@ -58,16 +58,16 @@ export function futexWait(
 /**
  * Wakes up to `count` waiters of the word at `word`, or only those that
  * waited with a bit of `bitset` when one is given. `flags` as for `futexWait`.
+ * Returns how many it woke (0 on failure).
  */
 export function futexWake(
   word: UnsafePointer,
   count: number,
   bitset?: number,
   flags: number = 0,
-): void {
-  if (bitset === undefined) {
-    libc.syscall(SYS_futex, word, FUTEX_WAKE | flags, count, null, null, 0);
-  } else {
-    libc.syscall(SYS_futex, word, FUTEX_WAKE_BITSET, count, null, null, bitset);
-  }
+): number {
+  const woken = bitset === undefined
+    ? libc.syscall(SYS_futex, word, FUTEX_WAKE | flags, count, null, null, 0)
+    : libc.syscall(SYS_futex, word, FUTEX_WAKE_BITSET, count, null, null, bitset);
+  return Math.max(0, Number(woken));
 }

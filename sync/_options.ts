@@ -15,7 +15,17 @@
  */
 import type { SharedRegion } from "../ffi/region.ts";
 import { ClosedError } from "../ffi/errors.ts";
-import { describe, validateInteger, validateOptions } from "../ffi/_validate.ts";
+import { checkRegion } from "../ffi/_region.ts";
+import { describe, validateInteger } from "../ffi/_validate.ts";
+import { validateTimeout } from "../ffi/_wait_options.ts";
+
+export {
+  abortError,
+  type CheckedWait,
+  checkWaitOptions,
+  timeoutError,
+  validateTimeout,
+} from "../ffi/_wait_options.ts";
 
 /**
  * Options of every `*Async` wait: `waitAsync`, `lockAsync`, `waitForAsync`.
@@ -74,54 +84,6 @@ export interface WaitOptions {
   signal?: AbortSignal;
 }
 
-/** A checked `WaitOptions`. */
-export interface CheckedWait {
-  timeout: number;
-  signal: AbortSignal | undefined;
-}
-
-/** Checks a timeout in milliseconds: a number >= 0, `Infinity` allowed. */
-export function validateTimeout(value: unknown, argument: string): asserts value is number {
-  if (typeof value !== "number") {
-    throw new TypeError(`${argument} must be a number of milliseconds, got ${describe(value)}`);
-  }
-  if (Number.isNaN(value) || value < 0) {
-    throw new RangeError(`${argument} must be 0 or more milliseconds, got ${value}`);
-  }
-}
-
-/** Checks and defaults the options of an `*Async` wait. */
-export function checkWaitOptions(options: unknown): CheckedWait {
-  validateOptions(options);
-  const given = options as WaitOptions | undefined;
-  // Only a missing timeout means "no limit": null is refused like any other
-  // value that is no number, as tryWait(null) refuses it.
-  const timeout: unknown = given?.timeout === undefined ? Infinity : given.timeout;
-  validateTimeout(timeout, "options.timeout");
-  const signal: unknown = given?.signal;
-  if (signal !== undefined && !(signal instanceof AbortSignal)) {
-    throw new TypeError(`options.signal must be an AbortSignal, got ${describe(signal)}`);
-  }
-  return { timeout, signal };
-}
-
-/** The rejection of a wait whose timeout passed. */
-export function timeoutError(what: string, timeout: number): DOMException {
-  return new DOMException(`Timed out after ${timeout} ms waiting for ${what}`, "TimeoutError");
-}
-
-/** The rejection of a wait whose signal aborted. */
-export function abortError(signal: AbortSignal, what: string): DOMException {
-  const reason: unknown = signal.reason;
-  if (
-    reason instanceof DOMException &&
-    (reason.name === "AbortError" || reason.name === "TimeoutError")
-  ) return reason;
-  const error = new DOMException(`The wait for ${what} was aborted`, "AbortError");
-  Object.defineProperty(error, "cause", { value: reason, configurable: true, writable: true });
-  return error;
-}
-
 /**
  * Checks that `byteLength` bytes at `byteOffset`, aligned to `alignment`, fit
  * in `region`, before any system call touches it. Refuses a copy-on-write
@@ -137,19 +99,9 @@ export function checkPlace(
   what: string,
   readable = false,
 ): asserts region is SharedRegion {
-  if (
-    region === null || typeof region !== "object" ||
-    typeof (region as SharedRegion).unsafePointer !== "function" ||
-    typeof (region as SharedRegion).view !== "function"
-  ) {
-    throw new TypeError(
-      `region must be a SharedRegion (SharedMemory, SysVSharedMemory or MappedFile), got ${
-        describe(region)
-      }`,
-    );
-  }
-  const shared = region as SharedRegion;
-  if (shared.closed) throw new ClosedError("the region");
+  checkRegion(region);
+  const shared = region;
+  if (shared.closed) throw new ClosedError(shared.description);
   // A copy-on-write mapping would keep the primitive's writes to itself; even
   // a futex wait there copies the page (the kernel asks for write access
   // first), so later reads no longer see other processes.

@@ -3,11 +3,20 @@
  *
  * @module
  */
-import { platform } from "../ffi/_libc.ts";
+import { backend, platform } from "../ffi/_libc.ts";
 import { ErrnoError } from "../ffi/errors.ts";
 import type { SharedRegion } from "../ffi/region.ts";
 import { futexWait, futexWake } from "./_futex.ts";
-import { checkTimeoutMs, checkWaitOptions, type WaitOptions } from "./_options.ts";
+import { futexWaitAsync } from "./_offthread.ts";
+import { anyLine, type Line, lineAt, openLine, Turn } from "./_mutex_queue.ts";
+import {
+  abortError,
+  type CheckedWait,
+  checkTimeoutMs,
+  checkWaitOptions,
+  timeoutError,
+  type WaitOptions,
+} from "./_options.ts";
 import { Place } from "./_place.ts";
 import { holderAlive, ID_MASK, threadIdentity, WAITERS } from "./_thread.ts";
 import { monotonicMs } from "./_time.ts";
@@ -19,8 +28,45 @@ import { waitLoop } from "./_wait_loop.ts";
  */
 const LIVENESS_MS = 100;
 
-/** How long a "holder is alive" answer is trusted by `tryLock()`. */
+/** How long a "holder is alive" answer is trusted. */
 const ALIVE_CACHE_MS = 10;
+
+/**
+ * The most hand-overs in a row between `lockAsync()` calls of one thread
+ * while a thread elsewhere waits; then the lock goes through the word, so
+ * that other processes are not starved.
+ */
+const LOCAL_HAND_OVERS = 4;
+
+/**
+ * How long a thread keeps out of the race after such a release when it
+ * woke nobody: time for a waiter on its way to sleep to come.
+ */
+const MAKE_WAY_MS = 5;
+
+/** What one look at the word found (`Mutex.#step`). */
+type Step = "acquired" | "ownerDied" | "mine" | "held";
+
+/** What one acquisition remembers between looks at the word. */
+interface Attempt {
+  /** The value it last slept on; 0 before its first sleep. */
+  slept: number;
+  /** The last sleep lasted its whole slice: look at the holder. */
+  sliceEnded: boolean;
+  /** It slept: others may sleep too, so it takes the lock with WAITERS. */
+  waited: boolean;
+  /** After "held": the value to sleep on. */
+  seen: number;
+}
+
+function newAttempt(sliceEnded: boolean): Attempt {
+  return { slept: 0, sliceEnded, waited: false, seen: 0 };
+}
+
+function sleptOn(attempt: Attempt): void {
+  attempt.slept = attempt.seen;
+  attempt.waited = true;
+}
 
 // Module-private bridges between the two classes' private state.
 let makeGuard: (mutex: Mutex, ownerDied: boolean) => MutexGuard;
@@ -137,10 +183,12 @@ export class MutexGuard implements Disposable {
  *
  * - **Robust**: when the holder dies (kill -9, a crash, a terminated Worker)
  *   the next locker gets the lock with `guard.ownerDied === true`.
- * - **Error-checking**: locking a mutex this thread already holds throws
- *   (`EDEADLK`) instead of deadlocking; unlocking one it does not hold throws
- *   (`EPERM`).
- * - **Async**: `lockAsync()` waits without blocking the event loop.
+ * - **Error-checking**: `lock()` or `tryLock()` of a mutex this thread
+ *   already holds throws (`EDEADLK`) instead of deadlocking; unlocking one it
+ *   does not hold throws (`EPERM`).
+ * - **Async**: `lockAsync()` waits without blocking the event loop; the
+ *   calls of one thread (concurrent tasks) get the lock one after the
+ *   other, in call order, without starving other processes.
  *
  * It is not a `pthread_mutex_t`. It is an 8-byte record whose first 32-bit
  * word is a futex: 0 when free, else the holder's thread id (bits 0-21), a
@@ -301,19 +349,84 @@ export class Mutex {
     return guard;
   }
 
-  #deadlock(): never {
-    throw new ErrnoError(
-      platform.EDEADLK,
-      "lock",
-      `lock ${this.#place.what}, which this thread already holds`,
-    );
+  /** The guard of a step that took the lock; "mine" is EDEADLK. */
+  #take(step: "acquired" | "ownerDied" | "mine"): MutexGuard {
+    if (step === "mine") {
+      throw new ErrnoError(
+        platform.EDEADLK,
+        "lock",
+        `lock ${this.#place.what}, which this thread already holds`,
+      );
+    }
+    return this.#grant(step === "ownerDied");
+  }
+
+  /**
+   * One look at the word: the locking protocol that C peers follow too (see
+   * the README), written once for `tryLock`, `lock` and `lockAsync`.
+   *
+   * - Free: take it with a compare-and-swap ("acquired"), keeping WAITERS
+   *   when this locker slept (others may sleep as well).
+   * - Held by this thread: "mine".
+   * - Held by a thread found dead: take it over ("ownerDied"). The holder is
+   *   looked at (system calls) only after a whole slice passed without the
+   *   word changing, or on a try that will not sleep.
+   * - Else "held", with `attempt.seen` the value to sleep on; `announce`
+   *   first sets WAITERS, so that the unlock wakes a sleeper.
+   */
+  #step(attempt: Attempt, announce: boolean): Step {
+    const word = this.#place.words();
+    const me = this.#me;
+    const keep = attempt.waited ? WAITERS : 0;
+    for (;;) {
+      const seen = Atomics.load(word, 0);
+      if (seen === 0) {
+        if (Atomics.compareExchange(word, 0, 0, me | keep) === 0) return "acquired";
+        continue;
+      }
+      if ((seen & ID_MASK) === me) return "mine";
+      const quiet = attempt.sliceEnded && (attempt.slept === 0 || seen === attempt.slept);
+      if (quiet && !this.#alive(seen)) {
+        const mine = me | keep | (seen & WAITERS);
+        if (Atomics.compareExchange(word, 0, seen, mine) === seen) return "ownerDied";
+        continue;
+      }
+      if (announce && (seen & WAITERS) === 0) {
+        if (Atomics.compareExchange(word, 0, seen, seen | WAITERS) !== seen) continue;
+        attempt.seen = seen | WAITERS;
+      } else {
+        attempt.seen = seen;
+      }
+      return "held";
+    }
+  }
+
+  // Whether the holder in `seen` lives. An "alive" answer is trusted for
+  // ALIVE_CACHE_MS, so that a loop of tryLock() does not read /proc each time.
+  #alive(seen: number): boolean {
+    const now = monotonicMs();
+    if (seen === this.#aliveWord && now < this.#aliveUntil) return true;
+    const alive = holderAlive(seen);
+    if (alive) {
+      this.#aliveWord = seen;
+      this.#aliveUntil = now + ALIVE_CACHE_MS;
+    }
+    return alive;
+  }
+
+  /** The word's address now (a resized region moves it): the key of its line. */
+  #address(): bigint {
+    this.#place.words();
+    return backend.address(this.#place.pointer);
   }
 
   /**
    * Takes the lock, blocking this thread until it is free.
    *
    * @returns A guard; `guard.ownerDied` tells whether the last holder died.
-   * @throws {ErrnoError} `EDEADLK` if this thread already holds it.
+   * @throws {ErrnoError} `EDEADLK` if this thread already holds it (also
+   *   when another async task of this thread took it: waiting here would
+   *   block the thread that must unlock).
    * @throws {ClosedError} If the region is closed.
    *
    * @example
@@ -337,7 +450,8 @@ export class Mutex {
   /**
    * Takes the lock if it is free now, or becomes free within `timeoutMs`
    * (blocking this thread meanwhile). A lock whose holder died is taken
-   * (with `ownerDied`) even with `timeoutMs` 0.
+   * (with `ownerDied`) even with `timeoutMs` 0. It does not wait in line
+   * behind this thread's pending `lockAsync()` calls.
    *
    * @param timeoutMs Milliseconds to wait at most; 0 (default) does not wait.
    * @returns A guard, or null when the lock stayed taken; null never comes
@@ -360,65 +474,25 @@ export class Mutex {
     const word = this.#place.words();
     if (Atomics.compareExchange(word, 0, 0, this.#me) === 0) return this.#grant(false);
     if (timeoutMs === 0) {
-      for (;;) {
-        const seen = Atomics.load(word, 0);
-        if (seen === 0) {
-          if (Atomics.compareExchange(word, 0, 0, this.#me) === 0) return this.#grant(false);
-          continue;
-        }
-        if ((seen & ID_MASK) === this.#me) this.#deadlock();
-        if (this.#alive(seen, true)) return null;
-        if (Atomics.compareExchange(word, 0, seen, this.#me | (seen & WAITERS)) === seen) {
-          return this.#grant(true);
-        }
-      }
+      const step = this.#step(newAttempt(true), false);
+      return step === "held" ? null : this.#take(step);
     }
     return this.#lockBlocking(monotonicMs() + timeoutMs);
   }
 
-  // Whether the holder in `seen` lives; `cached` trusts a recent answer.
-  #alive(seen: number, cached: boolean): boolean {
-    const now = cached ? monotonicMs() : 0;
-    if (cached && seen === this.#aliveWord && now < this.#aliveUntil) return true;
-    const alive = holderAlive(seen);
-    if (alive && cached) {
-      this.#aliveWord = seen;
-      this.#aliveUntil = now + ALIVE_CACHE_MS;
-    }
-    return alive;
-  }
-
   #lockBlocking(deadline: number): MutexGuard | null {
-    const me = this.#me;
-    let slept = 0;
-    let sliceEnded = false;
+    const attempt = newAttempt(false);
     for (;;) {
-      const word = this.#place.words();
-      let seen = Atomics.load(word, 0);
-      if (seen === 0) {
-        // Taken after a contention: keep WAITERS so our unlock wakes the rest.
-        const mine = slept !== 0 ? me | WAITERS : me;
-        if (Atomics.compareExchange(word, 0, 0, mine) === 0) return this.#grant(false);
-        continue;
-      }
-      if ((seen & ID_MASK) === me) this.#deadlock();
-      if (sliceEnded && seen === slept && !this.#alive(seen, false)) {
-        if (Atomics.compareExchange(word, 0, seen, me | WAITERS) === seen) {
-          return this.#grant(true);
-        }
-        continue;
-      }
-      if ((seen & WAITERS) === 0) {
-        if (Atomics.compareExchange(word, 0, seen, seen | WAITERS) !== seen) continue;
-        seen |= WAITERS;
-      }
+      const step = this.#step(attempt, true);
+      if (step !== "held") return this.#take(step);
       const now = monotonicMs();
       if (now >= deadline) return null;
       const until = Math.min(deadline, now + LIVENESS_MS);
-      // A whole slice without a change: check the holder on the next turn,
-      // also when the slice ended at the deadline (a dead holder is taken).
-      sliceEnded = futexWait(this.#place.pointer, seen, until) === "timedOut";
-      slept = seen;
+      // A whole slice without a change: the next step looks at the holder,
+      // also when the slice ended at the deadline (a dead holder's lock is
+      // taken rather than reported busy).
+      attempt.sliceEnded = futexWait(this.#place.pointer, attempt.seen, until) === "timedOut";
+      sleptOn(attempt);
     }
   }
 
@@ -430,79 +504,211 @@ export class Mutex {
    * The lock is taken on this (the JS) thread, so `unlock()` works from
    * here as with `lock()`.
    *
+   * **Calls of one thread wait in line.** The lock belongs to the thread,
+   * not to a task, so while this thread holds it (through any `Mutex`
+   * object over the same bytes of one mapping), or an earlier `lockAsync()`
+   * of this thread still waits for it, a call waits in this thread's line
+   * for the word, and each `unlock()` hands the lock to the next call, in
+   * call order. The hand-over happens in JS, without a system call, while
+   * no other thread or process waits. While one does (the word's waiters
+   * bit is set), at most 4 hand-overs follow in a row: then `unlock()`
+   * releases the word and wakes one waiter elsewhere, and the next call of
+   * the line competes again only once that waiter took the lock (or a
+   * 100 ms slice passed). So a busy thread cannot starve other processes.
+   * A call that times out or is aborted leaves the line and the next one
+   * moves up. Only the call that took over a dead holder's lock reports
+   * `ownerDied`. The line cannot tell a task that already holds the lock
+   * from another: a second `lockAsync()` from the holding task waits until
+   * its timeout (give one) instead of failing with `EDEADLK`.
+   *
    * @param options `timeout` in ms (default `Infinity`) and `signal`.
    * @returns A guard.
    * @throws {TypeError|RangeError} On bad options (as a rejection).
-   * @throws {ErrnoError} `EDEADLK` (as a rejection) if this thread holds
-   *   the lock, also when another async task of this thread took it (the
-   *   lock belongs to the thread): serialize the tasks of one thread
-   *   yourself.
    * @throws {ClosedError} As a rejection once the region is closed, also
    *   while the wait is pending (noticed within 100 ms).
    *
-   * @example
+   * @example Tasks of one thread take turns
    * ```ts
    * import { Mutex, SharedMemory } from "../mod.ts";
    * using shm = SharedMemory.create(`/doc-mutex-async-${Date.now()}`, 4096);
    * const mutex = Mutex.init(shm, 0);
-   * {
-   *   using guard = await mutex.lockAsync({ timeout: 1000 });
-   *   console.assert(!guard.ownerDied);
-   * }
+   * const order: number[] = [];
+   * await Promise.all([1, 2, 3].map(async (task) => {
+   *   using _guard = await mutex.lockAsync({ timeout: 1000 });
+   *   await new Promise((resolve) => setTimeout(resolve, 1));
+   *   order.push(task);
+   * }));
+   * console.assert(order.join() === "1,2,3");
    * shm.unlink();
    * ```
    */
   lockAsync(options?: WaitOptions): Promise<MutexGuard> {
-    let checked;
     try {
-      checked = checkWaitOptions(options);
+      const checked = checkWaitOptions(options);
+      const { timeout, signal } = checked;
+      if (signal?.aborted) throw abortError(signal, this.#place.what);
+      const line = anyLine() ? lineAt(this.#address()) : undefined;
+      if (line !== undefined) {
+        return this.#enter(checked, (turn) => {
+          line.add(turn);
+          Mutex.#serve(line); // in case nothing else moves the line now
+        });
+      }
+      // No call of this thread waits: one step decides.
+      const step = this.#step(newAttempt(timeout === 0), false);
+      if (step === "acquired" || step === "ownerDied") {
+        return Promise.resolve(this.#grant(step === "ownerDied"));
+      }
+      if (timeout === 0) throw timeoutError(this.#place.what, timeout);
+      const opened = openLine(this.#address(), (l) => Mutex.#check(l), LIVENESS_MS);
+      if (step === "mine") return this.#enter(checked, (turn) => opened.add(turn));
+      return this.#enter(checked, (turn) => this.#contend(opened, turn, false));
     } catch (error) {
       return Promise.reject(error);
     }
-    const me = this.#me;
-    let slept = 0;
-    return waitLoop<MutexGuard>({
+  }
+
+  /** A pending call, placed by `place`. */
+  #enter(checked: CheckedWait, place: (turn: Turn) => void): Promise<MutexGuard> {
+    return new Promise<MutexGuard>((resolve, reject) => {
+      place(new Turn(this, this.#place.what, checked, { resolve, reject }));
+    });
+  }
+
+  /**
+   * Makes `turn` the call of `line` that competes with other threads.
+   * `waited`: it moved up in line, so others may sleep on the word too and
+   * the lock is taken with WAITERS.
+   */
+  #contend(line: Line, turn: Turn, waited: boolean): void {
+    line.contender = turn;
+    const attempt = newAttempt(false);
+    attempt.waited = waited;
+    waitLoop<MutexGuard | null>({
       what: this.#place.what,
       owner: this,
       sliceMs: LIVENESS_MS,
       poll: (sliceEnded) => {
-        for (;;) {
-          const word = this.#place.words();
-          let seen = Atomics.load(word, 0);
-          if (seen === 0) {
-            const mine = slept !== 0 ? me | WAITERS : me;
-            if (Atomics.compareExchange(word, 0, 0, mine) === 0) {
-              return { value: this.#grant(false) };
-            }
-            continue;
-          }
-          if ((seen & ID_MASK) === me) this.#deadlock();
-          if (sliceEnded && (slept === 0 || seen === slept) && !this.#alive(seen, false)) {
-            if (Atomics.compareExchange(word, 0, seen, me | WAITERS) === seen) {
-              return { value: this.#grant(true) };
-            }
-            continue;
-          }
-          if ((seen & WAITERS) === 0) {
-            if (Atomics.compareExchange(word, 0, seen, seen | WAITERS) !== seen) continue;
-            seen |= WAITERS;
-          }
-          slept = seen;
-          return { word: this.#place.pointer, expected: seen };
+        attempt.sliceEnded = sliceEnded;
+        const step = this.#step(attempt, true);
+        if (step === "held") {
+          sleptOn(attempt);
+          return { word: this.#place.pointer, expected: attempt.seen };
         }
+        if (step === "mine") {
+          // A lock() or tryLock() of this thread took it meanwhile: wait at
+          // the front of the line for its unlock.
+          line.add(turn, true);
+          line.contender = null;
+          return { value: null };
+        }
+        line.handOvers = 0;
+        line.contender = null;
+        return { value: this.#grant(step === "ownerDied") };
       },
       abandon: () => {
         // An unlock may have woken this waiter just before it gave up: if
         // the lock is free, pass the wake-up on to another sleeper.
-        if (slept === 0 || this.#place.region.closed) return;
+        if (!attempt.waited || this.#place.region.closed) return;
         if (Atomics.load(this.#place.words(), 0) === 0) futexWake(this.#place.pointer, 1);
       },
-    }, checked);
+    }, { timeout: turn.remaining(), signal: turn.signal }).then(
+      (guard) => {
+        if (guard !== null) turn.resolve(guard);
+      },
+      (error) => {
+        if (line.contender === turn) line.contender = null;
+        // The loop counted from when this call reached the front.
+        const timedOut = error instanceof DOMException && error.name === "TimeoutError" &&
+          error !== turn.signal?.reason;
+        turn.reject(timedOut ? timeoutError(this.#place.what, turn.timeout) : error);
+        Mutex.#serve(line);
+      },
+    );
   }
 
   /**
-   * Releases the lock, waking one waiter if any sleeps. Guards made by this
-   * mutex stop holding.
+   * Moves `line` on when nothing else would: its first call starts to
+   * compete once no call of the line competes and this thread does not hold
+   * the lock (whose unlock hands over). Calls whose region was closed leave
+   * with the ClosedError.
+   */
+  static #serve(line: Line, waited = true): void {
+    if (line.makingWay) return;
+    while (line.contender === null) {
+      const turn = line.first;
+      if (turn === undefined) return;
+      const mutex = turn.mutex;
+      let word: Int32Array;
+      try {
+        word = mutex.#place.words();
+      } catch (error) {
+        line.drop(turn, error);
+        continue;
+      }
+      if ((Atomics.load(word, 0) & ID_MASK) === mutex.#me) return;
+      line.next();
+      mutex.#contend(line, turn, waited);
+    }
+  }
+
+  /**
+   * Keeps `line` out of the race for up to `ms` after its thread released
+   * the word for a waiter elsewhere, until that waiter took the lock; then
+   * the first call of the line competes as usual (announcing itself, so
+   * that the new holder's unlock wakes it). Taking the lock back at once
+   * would win every time: a woken waiter needs far longer to run. A look
+   * every millisecond sees the word taken; a sleep on the free word sees it
+   * taken and released in between (that unlock wakes it). When nobody came
+   * twice in a row, the waiters bit was stale: the line takes the lock
+   * without it (once, a waiter may just have been slow to run).
+   */
+  static #makeWay(line: Line, mutex: Mutex, ms: number): void {
+    line.makingWay = true;
+    const word = mutex.#place.words();
+    const until = monotonicMs() + ms;
+    const sleep = futexWaitAsync(mutex.#place.pointer, 0, until);
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const end = () => {
+      if (!line.makingWay) return;
+      line.makingWay = false;
+      clearTimeout(timer);
+      sleep.cancel();
+      const free = word.length !== 0 && Atomics.load(word, 0) === 0;
+      const used = !free || monotonicMs() < until;
+      line.unusedMakeWays = used ? 0 : line.unusedMakeWays + 1;
+      Mutex.#serve(line, line.unusedMakeWays < 2);
+    };
+    const look = () => {
+      const free = word.length !== 0 && Atomics.load(word, 0) === 0;
+      if (free && monotonicMs() < until) timer = setTimeout(look, 1);
+      else end();
+    };
+    sleep.done.then(end, end);
+    timer = setTimeout(look, 1);
+  }
+
+  /**
+   * Runs every slice while calls wait in `line`: a region closed under them
+   * rejects them, and a lock released without passing through this line
+   * (by a Mutex on another mapping of the same bytes, or after the region
+   * was resized and the word moved) is competed for again.
+   */
+  static #check(line: Line): void {
+    for (const turn of line.waiting()) {
+      try {
+        turn.mutex.#place.words();
+      } catch (error) {
+        line.drop(turn, error);
+      }
+    }
+    Mutex.#serve(line);
+  }
+
+  /**
+   * Releases the lock, waking one waiter if any sleeps, or hands it to the
+   * next `lockAsync()` call of this thread waiting in line (see
+   * `lockAsync`). Guards made by this mutex stop holding.
    *
    * @throws {ErrnoError} `EPERM` if this thread does not hold the lock.
    * @throws {ClosedError} If the region is closed.
@@ -520,18 +726,63 @@ export class Mutex {
   unlock(): void {
     const word = this.#place.words();
     const me = this.#me;
-    if (Atomics.compareExchange(word, 0, me, 0) !== me) {
+    const line = anyLine() ? lineAt(backend.address(this.#place.pointer)) : undefined;
+    if (line !== undefined && line.contender === null && line.first !== undefined) {
       const seen = Atomics.load(word, 0);
-      if ((seen & ID_MASK) !== me) {
-        throw new ErrnoError(
-          platform.EPERM,
-          "unlock",
-          `unlock ${this.#place.what}, which this thread does not hold`,
-        );
-      }
+      if ((seen & ID_MASK) !== me) this.#notHeld();
+      this.#guard = null;
+      this.#handOver(line, seen);
+      return;
+    }
+    if (Atomics.compareExchange(word, 0, me, 0) !== me) {
+      if ((Atomics.load(word, 0) & ID_MASK) !== me) this.#notHeld();
       Atomics.store(word, 0, 0);
       futexWake(this.#place.pointer, 1);
     }
     this.#guard = null;
+  }
+
+  #notHeld(): never {
+    throw new ErrnoError(
+      platform.EPERM,
+      "unlock",
+      `unlock ${this.#place.what}, which this thread does not hold`,
+    );
+  }
+
+  /**
+   * Passes the lock, held by this thread with the word at `seen`, to the
+   * first call of `line`: in JS while no other thread waits, and at most
+   * LOCAL_HAND_OVERS times in a row while one does. Then the word is
+   * released and one sleeper woken, and the call competes again, after
+   * that sleeper (see `lockAsync`).
+   */
+  #handOver(line: Line, seen: number): void {
+    const word = this.#place.words();
+    const others = (seen & WAITERS) !== 0;
+    if (others && line.handOvers >= LOCAL_HAND_OVERS) {
+      line.handOvers = 0;
+      Atomics.store(word, 0, 0);
+      const woken = futexWake(this.#place.pointer, 1);
+      // A woken waiter takes the lock within a few ms. Nobody asleep means
+      // a waiter on its way to sleep (an async one needs about a
+      // millisecond to arm), which finds the word free, or a stale bit.
+      return Mutex.#makeWay(line, this, woken !== 0 ? LIVENESS_MS : MAKE_WAY_MS);
+    }
+    for (let turn = line.next(); turn !== undefined; turn = line.next()) {
+      try {
+        // A call over a region closed since is no longer for this word.
+        turn.mutex.#place.words();
+      } catch (error) {
+        turn.reject(error);
+        continue;
+      }
+      line.handOvers = others ? line.handOvers + 1 : 0;
+      turn.resolve(turn.mutex.#grant(false));
+      return;
+    }
+    // Every call in line had left: release as usual.
+    Atomics.store(word, 0, 0);
+    futexWake(this.#place.pointer, 1);
   }
 }

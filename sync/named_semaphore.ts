@@ -7,6 +7,8 @@
 import type { UnsafePointer } from "../ffi/_backend.ts";
 import { backend, errno, libc, platform } from "../ffi/_libc.ts";
 import { ClosedError, CorruptedError, ErrnoError } from "../ffi/errors.ts";
+import { check, checkAddress, SEM_FAILED } from "../ffi/_check.ts";
+import { nullOnErrno, openOrCreate } from "../ffi/_open_or_create.ts";
 import { describeFileType, fstat, reserveHoles } from "../ffi/_fd.ts";
 import { detachBuffer } from "../ffi/_mapping.ts";
 import {
@@ -54,8 +56,10 @@ export interface NamedSemaphoreCreateOptions {
    */
   mode?: number;
   /**
-   * Fail with EEXIST if the name is taken (O_EXCL). Default true. With false
-   * an existing semaphore is opened and `value` is ignored.
+   * Fail with EEXIST if the name is taken (O_EXCL). Default true.
+   * `exclusive: false` is the same as {@linkcode NamedSemaphore.openOrCreate}
+   * (an existing semaphore is opened and `value` ignored), kept for
+   * compatibility.
    *
    * @example Join the semaphore if another process made it first
    * ```ts
@@ -100,8 +104,6 @@ export interface NamedSemaphoreOpenOrCreateOptions {
 const DEFAULT_MODE = 0o600;
 /** glibc and musl store `/NAME` as `/dev/shm/sem.NAME`: four more bytes. */
 const PREFIX_BYTES = 4;
-/** sem_open's failure value, SEM_FAILED, is a null pointer on glibc and musl. */
-const SEM_FAILED = 0n;
 
 // Closes handles whose object was dropped without close(). It only releases
 // this process's mapping; the name is never unlinked behind anyone's back.
@@ -149,9 +151,7 @@ class OpenSemaphore implements SemaphoreAccess {
     // Wake this object's sleepers so that they notice the close at once.
     futexWake(pointer, WAKE_ALL);
     untrack(this.entry);
-    if (libc.sem_close(pointer) !== 0) {
-      throw new ErrnoError(errno(), "sem_close", `close ${this.what}`, this.path);
-    }
+    check(libc.sem_close(pointer), "sem_close", `close ${this.what}`, this.path);
   }
 }
 
@@ -185,15 +185,20 @@ function checkFile(name: string): void {
 
 // sem_open filters the mode through the umask, and a semaphore another user
 // cannot open read-write is useless to them, so a semaphore this call created
-// gets exactly `mode` by chmod of its file. On failure it is removed again.
-function setExactMode(name: string, address: bigint, mode: number): void {
+// gets exactly `mode` by chmod of its file. On failure the handle is closed.
+// When the file is already gone (another process unlinked the name at once),
+// there is nothing to remove, and a new file by that name is not ours: it
+// returns false if `vanished` allows (openOrCreate then goes round again),
+// else throws ENOENT. On any other failure the name is removed again.
+function setExactMode(name: string, address: bigint, mode: number, vanished: boolean): boolean {
   // glibc names the file /dev/shm/sem.NAME (musl is refused before this).
   const file = `/dev/shm/sem.${name.slice(1)}`;
-  if (libc.chmod(cString(file), mode) === 0) return;
-  const error = new ErrnoError(errno(), "chmod", `set the mode of semaphore "${name}"`, name);
+  if (libc.chmod(cString(file), mode) === 0) return true;
+  const code = errno();
   libc.sem_close(backend.pointer(address));
-  libc.sem_unlink(cString(name));
-  throw error;
+  if (code === platform.ENOENT && vanished) return false;
+  if (code !== platform.ENOENT) libc.sem_unlink(cString(name));
+  throw new ErrnoError(code, "chmod", `set the mode of semaphore "${name}"`, name);
 }
 
 /** Checks what `create` and `openOrCreate` share; returns the mode. */
@@ -257,7 +262,9 @@ export class NamedSemaphore extends CountingSemaphore implements Disposable {
    *
    * @param name `/` followed by up to 249 bytes, no other `/`.
    * @param value The initial count, 0 to 2147483647.
-   * @param options `mode` (default 0o600) and `exclusive` (default true).
+   * @param options `mode` (default 0o600) and `exclusive` (default true;
+   *   `false` is the same as {@linkcode NamedSemaphore.openOrCreate}, kept
+   *   for compatibility).
    * @returns The open semaphore; `created` tells whether this call made it.
    * @throws {TypeError|RangeError} On a bad name, value or option.
    * @throws {ErrnoError} `EEXIST` if the name is taken and `exclusive`.
@@ -279,11 +286,14 @@ export class NamedSemaphore extends CountingSemaphore implements Disposable {
     validateBoolean(options?.exclusive, "options.exclusive");
     if (options?.exclusive === false) return NamedSemaphore.#openOrCreate(name, value, mode);
     const { O_CREAT, O_EXCL } = platform;
-    const address = libc.sem_open(cString(name), O_CREAT | O_EXCL, mode, value);
-    if (address === SEM_FAILED) {
-      throw new ErrnoError(errno(), "sem_open", `create semaphore "${name}"`, name);
-    }
-    setExactMode(name, address, mode);
+    const address = checkAddress(
+      libc.sem_open(cString(name), O_CREAT | O_EXCL, mode, value),
+      SEM_FAILED,
+      "sem_open",
+      `create semaphore "${name}"`,
+      name,
+    );
+    setExactMode(name, address, mode, false);
     return new NamedSemaphore(name, address, true);
   }
 
@@ -309,16 +319,21 @@ export class NamedSemaphore extends CountingSemaphore implements Disposable {
     validateIpcName(name, "name", PREFIX_BYTES);
     requireGlibcSemaphores(`semaphore "${name}"`, name);
     checkFile(name);
-    const address = libc.sem_open(cString(name), 0, 0, 0);
-    if (address === SEM_FAILED) {
-      throw new ErrnoError(errno(), "sem_open", `open semaphore "${name}"`, name);
-    }
+    const address = checkAddress(
+      libc.sem_open(cString(name), 0, 0, 0),
+      SEM_FAILED,
+      "sem_open",
+      `open semaphore "${name}"`,
+      name,
+    );
     return new NamedSemaphore(name, address, false);
   }
 
   /**
    * Opens the semaphore, creating it with `value` if it does not exist.
-   * Exactly one of several racing processes sees `created === true`.
+   * Exactly one of several racing processes sees `created === true`; a
+   * semaphore unlinked between this call's create and open attempts is
+   * created again.
    *
    * @param name The semaphore's name.
    * @param value The initial count if this call creates it.
@@ -346,31 +361,27 @@ export class NamedSemaphore extends CountingSemaphore implements Disposable {
   static #openOrCreate(name: string, value: number, mode: number): NamedSemaphore {
     const { O_CREAT, O_EXCL, EEXIST, ENOENT } = platform;
     const path = cString(name);
-    // Loop because the name can be unlinked between the two attempts.
-    for (let attempt = 0; attempt < 100; attempt++) {
-      const made = libc.sem_open(path, O_CREAT | O_EXCL, mode, value);
-      if (made !== SEM_FAILED) {
-        setExactMode(name, made, mode);
-        return new NamedSemaphore(name, made, true);
-      }
-      const code = errno();
-      if (code !== EEXIST) {
-        throw new ErrnoError(code, "sem_open", `create semaphore "${name}"`, name);
-      }
-      checkFile(name);
-      const existing = libc.sem_open(path, 0, 0, 0);
-      if (existing !== SEM_FAILED) return new NamedSemaphore(name, existing, false);
-      const again = errno();
-      if (again !== ENOENT) {
-        throw new ErrnoError(again, "sem_open", `open semaphore "${name}"`, name);
-      }
-    }
-    throw new ErrnoError(
-      platform.EAGAIN,
+    const { handle, created } = openOrCreate(
+      {
+        tryCreate() {
+          const made = libc.sem_open(path, O_CREAT | O_EXCL, mode, value);
+          if (made === SEM_FAILED) {
+            return nullOnErrno([EEXIST], "sem_open", `create semaphore "${name}"`, name);
+          }
+          return setExactMode(name, made, mode, true) ? made : null;
+        },
+        tryOpen() {
+          checkFile(name);
+          const found = libc.sem_open(path, 0, 0, 0);
+          if (found !== SEM_FAILED) return found;
+          return nullOnErrno([ENOENT], "sem_open", `open semaphore "${name}"`, name);
+        },
+      },
       "sem_open",
-      `open or create semaphore "${name}" (it kept vanishing)`,
+      `semaphore "${name}"`,
       name,
     );
+    return new NamedSemaphore(name, handle, created);
   }
 
   /**
@@ -389,9 +400,7 @@ export class NamedSemaphore extends CountingSemaphore implements Disposable {
    */
   static unlink(name: string): void {
     validateIpcName(name, "name", PREFIX_BYTES);
-    if (libc.sem_unlink(cString(name)) !== 0) {
-      throw new ErrnoError(errno(), "sem_unlink", `unlink semaphore "${name}"`, name);
-    }
+    check(libc.sem_unlink(cString(name)), "sem_unlink", `unlink semaphore "${name}"`, name);
   }
 
   /**

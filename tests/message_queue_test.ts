@@ -5,7 +5,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import process from "node:process";
-import { ErrnoError, IPC_PRIVATE, MessageQueue } from "../mod.ts";
+import { ClosedError, ErrnoError, IPC_PRIVATE, MessageQueue } from "../mod.ts";
 import {
   assertSucceeded,
   compileC,
@@ -137,7 +137,7 @@ test("receiveAsync() waits without blocking timers, times out, and aborts", asyn
     let ticks = 0;
     const interval = setInterval(() => (ticks += 1), 5);
     const started = performance.now();
-    assert.equal(await queue.receiveAsync({ timeout: 100 }), null);
+    await assert.rejects(queue.receiveAsync({ timeout: 100 }), { name: "TimeoutError" });
     const took = performance.now() - started;
     assert.ok(took >= 100, `receiveAsync({ timeout: 100 }) gave up after ${took} ms`);
     clearInterval(interval);
@@ -150,8 +150,161 @@ test("receiveAsync() waits without blocking timers, times out, and aborts", asyn
 
     const controller = new AbortController();
     setTimeout(() => controller.abort(new Error("stop")), 20);
-    await assert.rejects(queue.receiveAsync({ signal: controller.signal }), /stop/);
-    assert.equal(await queue.sendAsync(1, "x", { timeout: 10 }), true);
+    await assert.rejects(
+      queue.receiveAsync({ signal: controller.signal }),
+      (e: Error) => e.name === "AbortError" && /stop/.test(String(e.cause)),
+    );
+    await queue.sendAsync(1, "x", { timeout: 10 });
+    assert.equal(queue.stat().messages, 1);
+  } finally {
+    queue.remove();
+  }
+});
+
+test("MessageQueue.openOrCreate() creates once, then opens; create({ exclusive: false }) is the same", () => {
+  const key = uniqueKey();
+  const first = MessageQueue.openOrCreate(key, { mode: 0o640 });
+  try {
+    assert.equal(first.created, true);
+    assert.equal(first.stat().mode, 0o640);
+    const second = MessageQueue.openOrCreate(key);
+    assert.deepEqual([second.created, second.id], [false, first.id]);
+    const alias = MessageQueue.create(key, { exclusive: false });
+    assert.deepEqual([alias.created, alias.id], [false, first.id]);
+    assert.throws(() => MessageQueue.openOrCreate(key, { mode: -1 }), RangeError);
+    assert.throws(() => MessageQueue.openOrCreate("1" as unknown as number), TypeError);
+  } finally {
+    first.remove();
+  }
+});
+
+// The rejections of sync/'s waits (sync_semaphore_test.ts checks the same
+// ones for waitAsync): a DOMException TimeoutError or AbortError, or
+// ClosedError, never a quiet null or false, nor the signal's bare reason.
+test("receiveAsync() and sendAsync() reject with TimeoutError when the timeout passes", async () => {
+  const queue = MessageQueue.create(IPC_PRIVATE);
+  try {
+    const started = performance.now();
+    await assert.rejects(queue.receiveAsync({ timeout: 30 }), (e: Error) => {
+      assert.ok(e instanceof DOMException, `a DOMException, got ${e}`);
+      assert.equal(e.name, "TimeoutError");
+      assert.match(e.message, /message queue id \d+|message queue with key/);
+      return true;
+    });
+    assert.ok(performance.now() - started >= 30, "not before the timeout");
+    // A zero timeout tries once: it fails on an empty queue, succeeds on a full one.
+    await assert.rejects(queue.receiveAsync({ timeout: 0 }), { name: "TimeoutError" });
+    queue.send(1, "here");
+    assert.equal(text.decode((await queue.receiveAsync({ timeout: 0 })).data), "here");
+
+    const chunk = new Uint8Array(4096);
+    while (queue.send(1, chunk, { wait: false }));
+    await assert.rejects(queue.sendAsync(1, chunk, { timeout: 20 }), { name: "TimeoutError" });
+    // AbortSignal.timeout() aborts with a TimeoutError, as in sync/.
+    await assert.rejects(queue.sendAsync(1, chunk, { signal: AbortSignal.timeout(20) }), {
+      name: "TimeoutError",
+    });
+  } finally {
+    queue.remove();
+  }
+});
+
+test("receiveAsync() and sendAsync() reject with AbortError, before or during the wait", async () => {
+  const queue = MessageQueue.create(IPC_PRIVATE);
+  try {
+    queue.send(1, "waiting");
+    // Already aborted: rejects at once and takes nothing, even with a message there.
+    await assert.rejects(queue.receiveAsync({ signal: AbortSignal.abort() }), (e: Error) => {
+      assert.ok(e instanceof DOMException);
+      assert.equal(e.name, "AbortError");
+      return true;
+    });
+    await assert.rejects(queue.sendAsync(1, "x", { signal: AbortSignal.abort() }), {
+      name: "AbortError",
+    });
+    assert.equal(queue.stat().messages, 1, "an aborted wait took or sent a message");
+    queue.receive();
+
+    // Aborted mid-wait: a reason that is no DOMException becomes the cause.
+    const controller = new AbortController();
+    const pending = queue.receiveAsync({ type: 2, signal: controller.signal });
+    setTimeout(() => controller.abort("shutting down"), 20);
+    await assert.rejects(pending, (e: Error) => {
+      assert.ok(e instanceof DOMException);
+      assert.equal(e.name, "AbortError");
+      assert.equal(e.cause, "shutting down");
+      return true;
+    });
+    // abort() with no reason passes the signal's own AbortError.
+    const plain = new AbortController();
+    const waiting = queue.receiveAsync({ signal: plain.signal });
+    setTimeout(() => plain.abort(), 10);
+    await assert.rejects(waiting, (e: unknown) => e === plain.signal.reason);
+  } finally {
+    queue.remove();
+  }
+});
+
+test("MessageQueue.close() rejects pending waits with ClosedError; later use throws it", async () => {
+  const queue = MessageQueue.create(IPC_PRIVATE);
+  try {
+    // Bounded, so that a close() that forgot the pending wait fails instead of hanging.
+    const receiving = queue.receiveAsync({ timeout: 5000 });
+    const started = performance.now();
+    setTimeout(() => queue.close(), 20);
+    await assert.rejects(receiving, ClosedError);
+    assert.ok(performance.now() - started < 1000, "the pending receive ended at close()");
+    assert.equal(queue.closed, true);
+    queue.close(); // a second close does nothing
+    assert.throws(() => queue.send(1, "x"), ClosedError);
+    assert.throws(() => queue.receive({ wait: false }), ClosedError);
+    await assert.rejects(queue.receiveAsync({ timeout: 0 }), ClosedError);
+    await assert.rejects(queue.sendAsync(1, "x"), ClosedError);
+    // Bad arguments are still TypeError/RangeError first.
+    assert.throws(() => queue.send(0, "x"), RangeError);
+    // The queue itself stays: stat() and remove() name it, not this handle.
+    assert.equal(queue.stat().messages, 0);
+  } finally {
+    queue.remove();
+  }
+  const disposed = MessageQueue.create(IPC_PRIVATE);
+  let kept: MessageQueue | undefined;
+  {
+    using scoped = MessageQueue.attach(disposed.id);
+    assert.equal(scoped.closed, false);
+    kept = scoped;
+  }
+  assert.equal(kept.closed, true, "using closed it");
+  disposed.remove();
+});
+
+test("receiveAsync() and sendAsync() refuse bad options with TypeError or RangeError", async () => {
+  const queue = MessageQueue.create(IPC_PRIVATE);
+  try {
+    queue.send(1, "stays");
+    const bad: [unknown, ErrorConstructor][] = [
+      [{ timeout: -1 }, RangeError],
+      [{ timeout: Number.NaN }, RangeError],
+      [{ timeout: "5" }, TypeError],
+      [{ timeout: null }, TypeError],
+      [{ signal: {} }, TypeError],
+      [{ signal: null }, TypeError],
+      [42, TypeError],
+    ];
+    for (const [options, kind] of bad) {
+      const what = JSON.stringify(options);
+      await assert.rejects(queue.receiveAsync(options as object), kind, `receiveAsync(${what})`);
+      await assert.rejects(queue.sendAsync(1, "x", options as object), kind, `sendAsync(${what})`);
+    }
+    await assert.rejects(
+      queue.receiveAsync({ timeout: null as unknown as number }),
+      (e: Error) => e instanceof TypeError && /^options\.timeout /.test(e.message),
+    );
+    await assert.rejects(
+      queue.sendAsync(1, "x", { signal: {} as AbortSignal }),
+      (e: Error) => e instanceof TypeError && /^options\.signal /.test(e.message),
+    );
+    assert.equal(queue.stat().messages, 1, "a refused call sent or took a message");
   } finally {
     queue.remove();
   }

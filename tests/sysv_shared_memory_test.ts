@@ -79,6 +79,29 @@ test("SysVSharedMemory.create() refuses a taken key with EEXIST; exclusive: fals
   }
 });
 
+test("SysVSharedMemory.openOrCreate() creates once, then attaches; a smaller segment stays EINVAL", () => {
+  const key = uniqueKey();
+  try {
+    using a = SysVSharedMemory.openOrCreate(key, 8192, { mode: 0o640 });
+    assert.deepEqual([a.created, a.size, a.stat().mode], [true, 8192, 0o640]);
+    using b = SysVSharedMemory.openOrCreate(key, 4096);
+    assert.deepEqual([b.created, b.id, b.size], [false, a.id, 8192], "attached whole");
+    using c = SysVSharedMemory.create(key, 8192, { exclusive: false });
+    assert.deepEqual([c.created, c.id], [false, a.id]);
+    // System V segments cannot grow: asking for more than exists is EINVAL, as before.
+    assert.throws(() => SysVSharedMemory.openOrCreate(key, 16384), (e: unknown) => {
+      assert.ok(e instanceof ErrnoError);
+      assert.deepEqual([e.code, e.syscall], ["EINVAL", "shmget"]);
+      return true;
+    });
+    assert.throws(() => SysVSharedMemory.openOrCreate(key, 0), RangeError);
+    assert.throws(() => SysVSharedMemory.openOrCreate(key, 4096, { mode: 0o10000 }), RangeError);
+    assert.throws(() => SysVSharedMemory.openOrCreate("1" as unknown as number, 4096), TypeError);
+  } finally {
+    removeKey(key);
+  }
+});
+
 test("SysVSharedMemory.open() attaches by key, stat() counts attachments, detach() drops them", () => {
   const key = uniqueKey();
   try {
