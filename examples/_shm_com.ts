@@ -26,28 +26,6 @@ export const SharedUse = struct({
 /** The docs' key. */
 export const SHM_KEY = 1234;
 
-/**
- * Attaches the segment with `key`, creating it with permission bits `mode`
- * if it does not exist (the docs' `0666 | IPC_CREAT`); `created` tells which.
- * Creating exclusively first keeps `created` exact when both sides start at
- * once.
- */
-export function attachOrCreate(key: number, mode: number): SysVSharedMemory {
-  for (let attempt = 0;; attempt++) {
-    try {
-      return SysVSharedMemory.create(key, SharedUse.byteLength, { mode });
-    } catch (error) {
-      if (!(error instanceof ErrnoError && error.code === "EEXIST")) throw error;
-    }
-    try {
-      return SysVSharedMemory.open(key);
-    } catch (error) {
-      // Removed between the two calls: try again.
-      if (!(error instanceof ErrnoError && error.code === "ENOENT") || attempt > 10) throw error;
-    }
-  }
-}
-
 /** Removes the segment; one that another process removed first is fine. */
 export function removeQuietly(seg: SysVSharedMemory): void {
   try {

@@ -63,13 +63,13 @@ await main("msg1", HELP, async ({ cleanup, signal }) => {
   const mode = octal("--mode", values.mode);
   const type = integer("--type", values.type);
 
-  const queue = MessageQueue.create(key, { mode, exclusive: false });
+  const queue = MessageQueue.openOrCreate(key, { mode });
   let finished = false;
   if (queue.created && !values.keep) cleanup.defer(() => finished || removeQuietly(queue));
   console.log(`msg1: waiting on key ${key}, queue id ${queue.id}`);
   let count = 0;
   for (;;) {
-    const message = (await queue.receiveAsync({ type, signal }))!;
+    const message = await queue.receiveAsync({ type, signal });
     // The text of the NUL-terminated C string the message holds.
     const end = message.data.indexOf(0);
     const text = new TextDecoder().decode(message.data.subarray(0, end < 0 ? undefined : end));

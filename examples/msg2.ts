@@ -48,7 +48,7 @@ await main("msg2", HELP, async ({ cleanup, signal }) => {
   const mode = octal("--mode", values.mode);
   const type = integer("--type", values.type, { min: 1 });
 
-  const queue = MessageQueue.create(key, { mode, exclusive: false });
+  const queue = MessageQueue.openOrCreate(key, { mode });
   let handedOver = false;
   if (queue.created) cleanup.defer(() => handedOver || queue.remove());
   const { sent, ended } = await sendLines((line) =>

@@ -17,7 +17,8 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import { parseArgs } from "node:util";
 import { ARGS, integer, main, number, octal } from "./_cli.ts";
-import { attachOrCreate, removeQuietly, SharedUse, SHM_KEY } from "./_shm_com.ts";
+import { SysVSharedMemory } from "../mod.ts";
+import { removeQuietly, SharedUse, SHM_KEY } from "./_shm_com.ts";
 
 const HELP =
   `shm1: print what the writer puts in struct shared_use_st until "end" (the docs' shm1.c)
@@ -54,7 +55,7 @@ await main("shm1", HELP, async ({ cleanup, signal }) => {
   const mode = octal("--mode", values.mode);
   const delay = number("--delay", values.delay, { min: 0 });
 
-  const seg = attachOrCreate(key, mode);
+  const seg = SysVSharedMemory.openOrCreate(key, SharedUse.byteLength, { mode });
   let finished = false;
   if (seg.created && !values.keep) cleanup.defer(() => finished || removeQuietly(seg));
   cleanup.defer(() => seg.detach());

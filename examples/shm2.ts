@@ -16,7 +16,8 @@
 import { parseArgs } from "node:util";
 import { ARGS, integer, main, octal } from "./_cli.ts";
 import { sendLines } from "./_lines.ts";
-import { attachOrCreate, removeQuietly, SharedUse, SHM_KEY } from "./_shm_com.ts";
+import { SysVSharedMemory } from "../mod.ts";
+import { removeQuietly, SharedUse, SHM_KEY } from "./_shm_com.ts";
 
 const HELP =
   `shm2: write lines of standard input into struct shared_use_st for the reader, until "end"
@@ -49,7 +50,7 @@ await main("shm2", HELP, async ({ cleanup, signal }) => {
   const key = integer("--key", values.key);
   const mode = octal("--mode", values.mode);
 
-  const seg = attachOrCreate(key, mode);
+  const seg = SysVSharedMemory.openOrCreate(key, SharedUse.byteLength, { mode });
   if (seg.created) cleanup.defer(() => removeQuietly(seg));
   cleanup.defer(() => seg.detach());
   const shared = seg.created ? SharedUse.init(seg) : SharedUse.at(seg);
