@@ -65,7 +65,7 @@ interface Pointers {
 }
 
 /** The functions of one opened C library. */
-export interface OpenedLibc {
+interface OpenedLibc {
   readonly libc: LibcFunctions;
   /** Present where the runtime can run a foreign call off the JS thread. */
   readonly libcAsync: LibcAsyncFunctions | null;

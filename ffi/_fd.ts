@@ -22,7 +22,7 @@ export function mapAnonymous(size: number, action: string): bigint {
 }
 
 /** What fstat tells about an open descriptor. */
-export interface FileStatus {
+interface FileStatus {
   size: number;
   /** Permission bits only (`st_mode & 0o7777`). */
   mode: number;

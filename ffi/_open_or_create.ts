@@ -16,10 +16,10 @@ import { ErrnoError } from "./errors.ts";
  * round needs another process to remove the object between our two calls,
  * so 100 in a row only happens when something removes it in a tight loop.
  */
-export const OPEN_OR_CREATE_ROUNDS = 100;
+const OPEN_OR_CREATE_ROUNDS = 100;
 
 /** The two steps of one round, for one kind of object. */
-export interface OpenOrCreateSteps<T> {
+interface OpenOrCreateSteps<T> {
   /**
    * Creates the object exclusively (O_EXCL, IPC_EXCL). Returns null when
    * this call did not create it: the name is taken (EEXIST), or what it
@@ -34,7 +34,7 @@ export interface OpenOrCreateSteps<T> {
 }
 
 /** What {@linkcode openOrCreate} found: the handle, and whether this call made the object. */
-export interface OpenedOrCreated<T> {
+interface OpenedOrCreated<T> {
   handle: T;
   created: boolean;
 }

@@ -16,7 +16,7 @@
  * trusting their parent's address, and the address must also be mapped and
  * carry the list's magic word before it is used.
  *
- * Each entry is owned by a thread, named by the identity of sync/_thread.ts
+ * Each entry is owned by a thread, named by the identity of _thread.ts
  * (thread id and start-time tag). An entry goes in when memory is mapped or
  * a semaphore opened, and out when it is closed or finalized. Entries whose
  * thread died are claimed with a compare-and-swap and released:
@@ -44,7 +44,7 @@ import { setInterval } from "node:timers";
 import { backend, errno, libc, platform } from "./_libc.ts";
 import { cString } from "./_validate.ts";
 import { mapAnonymous } from "./_fd.ts";
-import { holderAlive, holderTid, threadIdentity } from "../sync/_thread.ts";
+import { holderAlive, holderTid, threadIdentity } from "./_thread.ts";
 
 /**
  * Swaps `byteLength` bytes at `address` for private, unreserved zero pages in

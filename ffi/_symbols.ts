@@ -109,16 +109,6 @@ export const LIBC_SYMBOLS = {
   sem_close: { parameters: ["pointer"], result: "i32" },
   // int sem_unlink(const char *name)
   sem_unlink: { parameters: ["buffer"], result: "i32" },
-  // int sem_wait(sem_t *sem)
-  sem_wait: { parameters: ["pointer"], result: "i32" },
-  // int sem_trywait(sem_t *sem)
-  sem_trywait: { parameters: ["pointer"], result: "i32" },
-  // int sem_timedwait(sem_t *sem, const struct timespec *abs_timeout)
-  sem_timedwait: { parameters: ["pointer", "buffer"], result: "i32" },
-  // int sem_post(sem_t *sem)
-  sem_post: { parameters: ["pointer"], result: "i32" },
-  // int sem_getvalue(sem_t *sem, int *sval)
-  sem_getvalue: { parameters: ["pointer", "buffer"], result: "i32" },
 
   // long syscall(long number, ...): used for futex(2), which glibc does not
   // wrap. Every argument is passed full width, as the variadic callee reads
@@ -148,6 +138,3 @@ export const LIBC_SYMBOLS = {
   // size_t strlen(const char *s)
   strlen: { parameters: ["pointer"], result: "usize" },
 } as const satisfies Record<string, SymbolSpec>;
-
-/** The names of every bound libc function. */
-export type LibcSymbolName = keyof typeof LIBC_SYMBOLS;

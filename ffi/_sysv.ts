@@ -18,7 +18,7 @@ export function describeKey(kind: string, key: number): string {
 }
 
 /** The owner and permission fields of struct ipc_perm, as both stat() calls report them. */
-export interface IpcOwnership {
+interface IpcOwnership {
   key: number;
   mode: number;
   uid: number;

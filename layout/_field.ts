@@ -10,7 +10,7 @@
  * @module
  */
 import { type Binding, live } from "./_binding.ts";
-import { describe } from "../ffi/_validate.ts";
+import { describe } from "../ffi/internal.ts";
 
 import type { FieldType } from "./field_type.ts";
 export type { FieldType, ValueOf } from "./field_type.ts";

@@ -6,7 +6,7 @@
  */
 import { type Binding, live } from "./_binding.ts";
 import { byteField, describe, type FieldType, validateCount } from "./_field.ts";
-import { validateBoolean, validateOptions } from "../ffi/_validate.ts";
+import { validateBoolean, validateOptions } from "../ffi/internal.ts";
 
 /**
  * Options for {@linkcode char}.

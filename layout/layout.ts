@@ -6,8 +6,8 @@
  * @module
  */
 import type { SharedRegion } from "../ffi/region.ts";
-import { validateBoolean, validateOptions } from "../ffi/_validate.ts";
-import { checkRegion } from "../ffi/_region.ts";
+import { validateBoolean, validateOptions } from "../ffi/internal.ts";
+import { checkRegion } from "../ffi/internal.ts";
 import { bind, live, readOnlyError } from "./_binding.ts";
 import { defineType, describe, type FieldImpl, type FieldType } from "./_field.ts";
 import {

@@ -5,7 +5,7 @@
  * @module
  */
 import type { SharedRegion } from "../ffi/region.ts";
-import { validateOptions } from "../ffi/_validate.ts";
+import { validateOptions } from "../ffi/internal.ts";
 import { type Binding, live } from "./_binding.ts";
 import {
   alignUp,

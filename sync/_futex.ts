@@ -6,8 +6,8 @@
  *
  * @module
  */
-import type { UnsafePointer } from "../ffi/_backend.ts";
-import { errno, libc, platform } from "../ffi/_libc.ts";
+import type { UnsafePointer } from "../ffi/internal.ts";
+import { errno, libc, platform } from "../ffi/internal.ts";
 import { ErrnoError } from "../ffi/errors.ts";
 import { writeTimespec } from "./_time.ts";
 
@@ -18,7 +18,7 @@ const { SYS_futex, FUTEX_WAIT_BITSET, FUTEX_WAKE, FUTEX_WAKE_BITSET, FUTEX_BITSE
 export const WAKE_ALL = 0x7fffffff;
 
 /** How a synchronous futex wait ended. */
-export type WaitEnd = "woken" | "timedOut";
+type WaitEnd = "woken" | "timedOut";
 
 const deadline = new Uint32Array(4);
 

@@ -8,7 +8,7 @@
  *
  * @module
  */
-import type { LibcAsyncFunctions } from "../ffi/_backend.ts";
+import type { LibcAsyncFunctions } from "../ffi/internal.ts";
 import type { SleepersOptions } from "./_sleepers.ts";
 import { syscallArguments } from "./_sleep_page.ts";
 

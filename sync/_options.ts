@@ -15,9 +15,9 @@
  */
 import type { SharedRegion } from "../ffi/region.ts";
 import { ClosedError } from "../ffi/errors.ts";
-import { checkRegion } from "../ffi/_region.ts";
-import { describe, validateInteger } from "../ffi/_validate.ts";
-import { validateTimeout } from "../ffi/_wait_options.ts";
+import { checkRegion } from "../ffi/internal.ts";
+import { describe, validateInteger } from "../ffi/internal.ts";
+import { validateTimeout } from "../ffi/internal.ts";
 
 export {
   abortError,
@@ -25,7 +25,7 @@ export {
   checkWaitOptions,
   timeoutError,
   validateTimeout,
-} from "../ffi/_wait_options.ts";
+} from "../ffi/internal.ts";
 
 /**
  * Options of every `*Async` wait: `waitAsync`, `lockAsync`, `waitForAsync`.

@@ -27,8 +27,8 @@
  *
  * @module
  */
-import type { UnsafePointer } from "../ffi/_backend.ts";
-import { backend, platform } from "../ffi/_libc.ts";
+import type { UnsafePointer } from "../ffi/internal.ts";
+import { backend, platform } from "../ffi/internal.ts";
 import { CorruptedError, ErrnoError } from "../ffi/errors.ts";
 import { futexWait, futexWake } from "./_futex.ts";
 import type { CheckedWait } from "./_options.ts";
@@ -65,7 +65,7 @@ export function requireGlibcSemaphores(what: string, path?: string): void {
  * only bounds how late it notices that a region of another make was closed,
  * and repairs a wake-up lost to a waiter that gave up.
  */
-export const SEMAPHORE_SLICE_MS = 500;
+const SEMAPHORE_SLICE_MS = 500;
 
 const NWAITERS_SHIFT = 32n;
 const ONE_WAITER = 1n << NWAITERS_SHIFT;

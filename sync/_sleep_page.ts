@@ -9,7 +9,7 @@
  * @module
  */
 
-import { backend } from "../ffi/_libc.ts";
+import { backend } from "../ffi/internal.ts";
 import { writeTimespec } from "./_time.ts";
 
 /** futex_waitv takes up to 128 words; the first is the control word. */

@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { libc, platform } from "../ffi/_libc.ts";
+import { libc, platform } from "../ffi/internal.ts";
 
 const cell = new Uint32Array(4);
 

@@ -10,13 +10,13 @@
  *
  * @module
  */
-import type { UnsafePointer } from "../ffi/_backend.ts";
+import type { UnsafePointer } from "../ffi/internal.ts";
 import { futexWaitAsync, type PendingWait } from "./_offthread.ts";
 import { abortError, type CheckedWait, timeoutError } from "./_options.ts";
 import { monotonicMs } from "./_time.ts";
 
 /** What `poll` answers when it could not finish: sleep on this word. */
-export interface Sleep {
+interface Sleep {
   readonly word: UnsafePointer;
   readonly expected: number;
 }

@@ -18,13 +18,13 @@
  *
  * @module
  */
-import { libc } from "../ffi/_libc.ts";
+import { libc } from "../ffi/internal.ts";
 import { type SleepCall, type SleepResult, syscallArguments } from "./_sleep_page.ts";
 import type { SleepersOptions } from "./_sleepers.ts";
 import type { StartThread } from "./_sleep_threads.ts";
 
 /** A started Worker, as the pool drives it. */
-export interface SleepWorker {
+interface SleepWorker {
   postMessage(call: SleepCall): void;
   /** Lets the Worker keep the process alive (a no-op where it cannot be told). */
   ref(): void;
@@ -35,7 +35,7 @@ export interface SleepWorker {
 }
 
 /** What a Worker reports; each spawner maps its runtime's events onto these. */
-export interface SleepWorkerEvents {
+interface SleepWorkerEvents {
   /** A message the Worker's module posted through `serveSleepCalls`. */
   message(data: unknown): void;
   /** An uncaught error in the Worker. */
@@ -45,10 +45,10 @@ export interface SleepWorkerEvents {
 }
 
 /** Starts a Worker running `serveSleepCalls`; throws if it cannot. */
-export type SpawnWorker = (events: SleepWorkerEvents) => SleepWorker;
+type SpawnWorker = (events: SleepWorkerEvents) => SleepWorker;
 
 /** The Worker's end of its channel to the JS thread. */
-export interface SleepPort {
+interface SleepPort {
   listen(listener: (call: SleepCall) => void): void;
   post(message: SleepResult | typeof READY): void;
 }

@@ -5,7 +5,7 @@
  * @module
  */
 import type { SharedRegion } from "../ffi/region.ts";
-import { validateInteger } from "../ffi/_validate.ts";
+import { validateInteger } from "../ffi/internal.ts";
 import { futexWait, futexWake, WAKE_ALL } from "./_futex.ts";
 import { checkTimeoutMs, checkWaitOptions, checkWritable, type WaitOptions } from "./_options.ts";
 import { Place } from "./_place.ts";

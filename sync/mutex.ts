@@ -3,7 +3,7 @@
  *
  * @module
  */
-import { backend, platform } from "../ffi/_libc.ts";
+import { backend, platform } from "../ffi/internal.ts";
 import { ErrnoError } from "../ffi/errors.ts";
 import type { SharedRegion } from "../ffi/region.ts";
 import { futexWait, futexWake } from "./_futex.ts";
@@ -18,7 +18,7 @@ import {
   type WaitOptions,
 } from "./_options.ts";
 import { Place } from "./_place.ts";
-import { holderAlive, ID_MASK, threadIdentity, WAITERS } from "./_thread.ts";
+import { holderAlive, ID_MASK, threadIdentity, WAITERS } from "../ffi/internal.ts";
 import { monotonicMs } from "./_time.ts";
 import { waitLoop } from "./_wait_loop.ts";
 
@@ -525,7 +525,8 @@ export class Mutex {
    * @returns A guard.
    * @throws {TypeError|RangeError} On bad options (as a rejection).
    * @throws {ClosedError} As a rejection once the region is closed, also
-   *   while the wait is pending (noticed within 100 ms).
+   *   while the wait is pending (at once for the call waiting in the
+   *   kernel, within 100 ms for the calls behind it in this thread's line).
    *
    * @example Tasks of one thread take turns
    * ```ts
@@ -588,6 +589,9 @@ export class Mutex {
       what: this.#place.what,
       owner: this,
       sliceMs: LIVENESS_MS,
+      // A close ends the kernel wait at once; the calls behind it in line
+      // then find the region closed when they move up.
+      watch: (end) => this.#place.onRelease(end),
       poll: (sliceEnded) => {
         attempt.sliceEnded = sliceEnded;
         const step = this.#step(attempt, true);

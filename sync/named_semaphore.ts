@@ -4,13 +4,13 @@
  *
  * @module
  */
-import type { UnsafePointer } from "../ffi/_backend.ts";
-import { backend, errno, libc, platform } from "../ffi/_libc.ts";
+import type { UnsafePointer } from "../ffi/internal.ts";
+import { backend, errno, libc, platform } from "../ffi/internal.ts";
 import { ClosedError, CorruptedError, ErrnoError } from "../ffi/errors.ts";
-import { check, checkAddress, SEM_FAILED } from "../ffi/_check.ts";
-import { nullOnErrno, openOrCreate } from "../ffi/_open_or_create.ts";
-import { describeFileType, fstat, reserveHoles } from "../ffi/_fd.ts";
-import { detachBuffer } from "../ffi/_mapping.ts";
+import { check, checkAddress, SEM_FAILED } from "../ffi/internal.ts";
+import { nullOnErrno, openOrCreate } from "../ffi/internal.ts";
+import { describeFileType, fstat, reserveHoles } from "../ffi/internal.ts";
+import { detachBuffer } from "../ffi/internal.ts";
 import {
   cString,
   validateBoolean,
@@ -18,8 +18,8 @@ import {
   validateIpcName,
   validateMode,
   validateOptions,
-} from "../ffi/_validate.ts";
-import { KIND_SEMAPHORE, track, untrack } from "../ffi/_registry.ts";
+} from "../ffi/internal.ts";
+import { KIND_SEMAPHORE, track, untrack } from "../ffi/internal.ts";
 import { futexWake, WAKE_ALL } from "./_futex.ts";
 import {
   requireGlibcSemaphores,

@@ -101,8 +101,8 @@ try {
         guard.unlock();
       });
   }
-  // One waiter per round: the lock belongs to the thread, so a second
-  // lockAsync of this thread would fail with EDEADLK while the first holds it.
+  // One waiter per round: a second lockAsync of this thread would wait in
+  // line behind the first, in JS, and add no kernel waiter to the rounds.
   await rounds("Mutex", 1, () => {
     Atomics.store(lockWord, 0, process.ppid);
     return mutex();

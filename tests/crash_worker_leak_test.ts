@@ -167,8 +167,8 @@ for (const runtime of RUNTIMES) {
       runtime,
       `
       import { SharedMemory } from "$MOD";
-      import { backend, libc, platform } from "${new URL("./ffi/_libc.ts", MOD_URL).href}";
-      import { cString } from "${new URL("./ffi/_validate.ts", MOD_URL).href}";
+      import { backend, libc, platform } from "${new URL("./ffi/internal.ts", MOD_URL).href}";
+      import { cString } from "${new URL("./ffi/internal.ts", MOD_URL).href}";
       const { MAP_PRIVATE, MAP_ANONYMOUS } = platform;
       const none = libc.mmap(null, 1n << 20n, 0, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0n);
       const variable = "SHMKIT_REGISTRY_" + libc.getpid();

@@ -18,7 +18,7 @@ import {
   struct,
   toObject,
 } from "../mod.ts";
-import { platform } from "../ffi/_platform.ts";
+import { platform } from "../ffi/internal.ts";
 import { assertSucceeded, runScript, RUNTIMES, uniqueName } from "./_helpers.ts";
 
 function withRegion(size: number, fn: (shm: SharedMemory) => void): void {

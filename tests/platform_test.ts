@@ -6,9 +6,9 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { writeFileSync } from "node:fs";
-import { PLATFORM as LINUX_X64 } from "../ffi/_platform_linux_x64.ts";
-import { PLATFORM as LINUX_ARM64 } from "../ffi/_platform_linux_arm64.ts";
-import { ERRNO_NAMES } from "../ffi/_linux.ts";
+import { LINUX_X64 } from "../ffi/internal.ts";
+import { LINUX_ARM64 } from "../ffi/internal.ts";
+import { ERRNO_NAMES } from "../ffi/internal.ts";
 import { runCommand, scratchPath } from "./_helpers.ts";
 
 /** Constants whose C expression is not simply their own name. */
@@ -150,7 +150,7 @@ for (const [label, platform, compiler] of TARGETS) {
 }
 
 test("an unsupported OS or architecture is refused with an error naming what is supported", async () => {
-  const { selectPlatform } = await import("../ffi/_platform.ts");
+  const { selectPlatform } = await import("../ffi/internal.ts");
   for (const [os, arch] of [["darwin", "arm64"], ["linux", "ia32"], ["win32", "x64"]]) {
     assert.throws(
       () => selectPlatform(os, arch),

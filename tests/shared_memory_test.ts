@@ -383,7 +383,7 @@ test("1,000 create/close cycles leave descriptors and mappings where they starte
 });
 
 test(`the backend in this ${CURRENT} process is the one its runtime provides`, async () => {
-  const { backend } = await import("../ffi/_libc.ts");
+  const { backend } = await import("../ffi/internal.ts");
   assert.equal(backend.runtime, CURRENT);
   assert.equal(backend.libcAsync === null, CURRENT === "bun");
   assert.match(backend.libraryPath, /libc/);

@@ -16,8 +16,8 @@
  *
  * @module
  */
-import { errno, libc, platform } from "../ffi/_libc.ts";
-import { cString } from "../ffi/_validate.ts";
+import { errno, libc, platform } from "./_libc.ts";
+import { cString } from "./_validate.ts";
 
 export const WAITERS = 0x8000_0000 | 0;
 export const ID_MASK = 0x7fff_ffff;
