@@ -21,8 +21,9 @@
  * @module
  */
 import type { UnsafePointer } from "./_backend.ts";
-import { backend, errno, libc } from "./_libc.ts";
-import { ClosedError, ErrnoError } from "./errors.ts";
+import { backend, libc } from "./_libc.ts";
+import { fail } from "./_check.ts";
+import { ClosedError } from "./errors.ts";
 import { describe, validateInteger } from "./_validate.ts";
 import { KIND_MAPPING, replaceWithZeroPages, track, untrack } from "./_registry.ts";
 
@@ -221,7 +222,7 @@ export class Mapping {
   release(): void {
     if (!this.#escaped) return this.#unmap();
     if (!replaceWithZeroPages(this.#address, this.#byteLength)) {
-      throw new ErrnoError(errno(), "mmap", `release ${this.#what}`, this.#what);
+      fail("mmap", `release ${this.#what}`, this.#what);
     }
   }
 }

@@ -3,6 +3,7 @@
  *
  * @module
  */
+import type { WaitOptions } from "./wait_options.ts";
 import { errno, libc, platform } from "./_libc.ts";
 import { ClosedError, ErrnoError } from "./errors.ts";
 import { check } from "./_check.ts";
@@ -134,25 +135,13 @@ export interface MessageReceiveOptions {
  * queue.remove();
  * ```
  */
-export interface MessageReceiveAsyncOptions {
+export interface MessageReceiveAsyncOptions extends WaitOptions {
   /** As for {@linkcode MessageQueue.receive}. */
   type?: number;
   /** As for {@linkcode MessageQueue.receive}. */
   maxBytes?: number;
   /** As for {@linkcode MessageQueue.receive}. */
   truncate?: boolean;
-  /**
-   * Milliseconds to wait at most; `Infinity` (the default) waits until a
-   * message comes or the signal aborts. The promise then rejects with a
-   * `DOMException` named `"TimeoutError"`, as every `sync/` wait does.
-   */
-  timeout?: number;
-  /**
-   * Aborting rejects the wait with a `DOMException` named `"AbortError"`
-   * (`"TimeoutError"` for a signal made by `AbortSignal.timeout()`), as
-   * every `sync/` wait does.
-   */
-  signal?: AbortSignal;
 }
 
 /**
@@ -168,19 +157,7 @@ export interface MessageReceiveAsyncOptions {
  * queue.remove();
  * ```
  */
-export interface MessageSendAsyncOptions {
-  /**
-   * Milliseconds to wait at most for room; `Infinity` (the default) waits
-   * until there is room or the signal aborts. The promise then rejects with
-   * a `DOMException` named `"TimeoutError"`.
-   */
-  timeout?: number;
-  /**
-   * Aborting rejects the wait with a `DOMException` named `"AbortError"`
-   * (`"TimeoutError"` for a signal made by `AbortSignal.timeout()`).
-   */
-  signal?: AbortSignal;
-}
+export type MessageSendAsyncOptions = WaitOptions;
 
 /**
  * One message taken from a queue.

@@ -17,7 +17,8 @@
  *
  * What a region is, for code that takes any of them: {@linkcode SharedRegion},
  * {@linkcode RegionAccess}, {@linkcode TypedArrayConstructor} and the opaque
- * {@linkcode UnsafePointer}.
+ * {@linkcode UnsafePointer}. {@linkcode WaitOptions} (`{ timeout, signal }`) are
+ * what every asynchronous wait takes, here and in `sync/`.
  *
  * Messages: {@linkcode MessageQueue}, a System V queue of typed messages
  * ({@linkcode Message}, {@linkcode MessageQueueCreateOptions},
@@ -52,6 +53,7 @@
 export { ClosedError, CorruptedError, ErrnoError, errnoName } from "./errors.ts";
 export type { RegionAccess, SharedRegion, TypedArrayConstructor, UnsafePointer } from "./region.ts";
 export { MappedRegion } from "./mapped_region.ts";
+export type { WaitOptions } from "./wait_options.ts";
 export {
   SharedMemory,
   type SharedMemoryCreateOptions,

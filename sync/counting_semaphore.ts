@@ -3,7 +3,8 @@
  *
  * @module
  */
-import { checkTimeoutMs, checkWaitOptions, type WaitOptions } from "./_options.ts";
+import type { WaitOptions } from "../ffi/wait_options.ts";
+import { checkTimeoutMs, checkWaitOptions } from "./_options.ts";
 import {
   type SemaphoreAccess,
   semPost,

@@ -34,4 +34,4 @@ export {
   type NamedSemaphoreOpenOrCreateOptions,
 } from "./named_semaphore.ts";
 export { Semaphore } from "./semaphore.ts";
-export type { WaitOptions } from "./_options.ts";
+export type { WaitOptions } from "../ffi/wait_options.ts";

@@ -3,6 +3,7 @@
  *
  * @module
  */
+import type { WaitOptions } from "../ffi/wait_options.ts";
 import { backend, platform } from "../ffi/internal.ts";
 import { ErrnoError } from "../ffi/errors.ts";
 import type { SharedRegion } from "../ffi/region.ts";
@@ -15,7 +16,6 @@ import {
   checkTimeoutMs,
   checkWaitOptions,
   timeoutError,
-  type WaitOptions,
 } from "./_options.ts";
 import { Place } from "./_place.ts";
 import { holderAlive, ID_MASK, threadIdentity, WAITERS } from "../ffi/internal.ts";
