@@ -6,8 +6,7 @@
  * @module
  */
 import type { SharedRegion } from "../ffi/region.ts";
-import { validateBoolean, validateOptions } from "../ffi/internal.ts";
-import { checkRegion } from "../ffi/internal.ts";
+import { checkRegion, validateBoolean, validateOptions } from "../ffi/internal.ts";
 import { bind, live, readOnlyError } from "./_binding.ts";
 import { defineType, describe, type FieldImpl, type FieldType } from "./_field.ts";
 import {

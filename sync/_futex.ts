@@ -6,8 +6,7 @@
  *
  * @module
  */
-import type { UnsafePointer } from "../ffi/internal.ts";
-import { errno, libc, platform } from "../ffi/internal.ts";
+import { errno, libc, platform, type UnsafePointer } from "../ffi/internal.ts";
 import { ErrnoError } from "../ffi/errors.ts";
 import { writeTimespec } from "./_time.ts";
 

@@ -17,7 +17,7 @@
  * @module
  */
 import type { Mutex, MutexGuard } from "./mutex.ts";
-import { abortError, timeoutError } from "./_options.ts";
+import { abortError, timeoutError } from "../ffi/internal.ts";
 import { monotonicMs } from "./_time.ts";
 
 /** One pending `lockAsync` call. */

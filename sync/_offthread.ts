@@ -15,8 +15,7 @@
  *
  * @module
  */
-import type { UnsafePointer } from "../ffi/internal.ts";
-import { backend, errno, libc, libcAsync, platform } from "../ffi/internal.ts";
+import { backend, errno, libc, libcAsync, platform, type UnsafePointer } from "../ffi/internal.ts";
 import { type PendingWait, Sleepers } from "./_sleepers.ts";
 import { helperThreadSleepers } from "./_helper_threads.ts";
 import { webWorkers, workerSleepers } from "./_worker_pool.ts";

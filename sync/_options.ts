@@ -17,14 +17,6 @@ import type { SharedRegion } from "../ffi/region.ts";
 import { ClosedError } from "../ffi/errors.ts";
 import { checkRegion, describe, validateInteger, validateTimeout } from "../ffi/internal.ts";
 
-export {
-  abortError,
-  type CheckedWait,
-  checkWaitOptions,
-  timeoutError,
-  validateTimeout,
-} from "../ffi/internal.ts";
-
 /**
  * Checks that `byteLength` bytes at `byteOffset`, aligned to `alignment`, fit
  * in `region`, before any system call touches it. Refuses a copy-on-write

@@ -4,10 +4,9 @@
  *
  * @module
  */
-import type { UnsafePointer } from "../ffi/internal.ts";
+import { onRelease, type UnsafePointer } from "../ffi/internal.ts";
 import { ClosedError } from "../ffi/errors.ts";
 import type { SharedRegion } from "../ffi/region.ts";
-import { onRelease } from "../ffi/internal.ts";
 import { checkPlace } from "./_options.ts";
 
 /**

@@ -27,11 +27,9 @@
  *
  * @module
  */
-import type { UnsafePointer } from "../ffi/internal.ts";
-import { backend, platform } from "../ffi/internal.ts";
+import { backend, type CheckedWait, platform, type UnsafePointer } from "../ffi/internal.ts";
 import { CorruptedError, ErrnoError } from "../ffi/errors.ts";
 import { futexWait, futexWake } from "./_futex.ts";
-import type { CheckedWait } from "./_options.ts";
 import { monotonicMs } from "./_time.ts";
 import { waitLoop } from "./_wait_loop.ts";
 

@@ -25,9 +25,7 @@
  *
  * @module
  */
-import type { UnsafePointer } from "../ffi/internal.ts";
-import { backend, libc, platform } from "../ffi/internal.ts";
-import { mapAnonymous } from "../ffi/internal.ts";
+import { backend, libc, mapAnonymous, platform, type UnsafePointer } from "../ffi/internal.ts";
 import { futexWake, WAKE_ALL } from "./_futex.ts";
 import { monotonicMs } from "./_time.ts";
 import type { SleepThread, StartThread } from "./_sleep_threads.ts";

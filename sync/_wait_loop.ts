@@ -10,9 +10,8 @@
  *
  * @module
  */
-import type { UnsafePointer } from "../ffi/internal.ts";
+import { abortError, type CheckedWait, timeoutError, type UnsafePointer } from "../ffi/internal.ts";
 import { futexWaitAsync, type PendingWait } from "./_offthread.ts";
-import { abortError, type CheckedWait, timeoutError } from "./_options.ts";
 import { monotonicMs } from "./_time.ts";
 
 /** What `poll` answers when it could not finish: sleep on this word. */

@@ -4,7 +4,8 @@
  * @module
  */
 import type { WaitOptions } from "../ffi/wait_options.ts";
-import { checkTimeoutMs, checkWaitOptions } from "./_options.ts";
+import { checkWaitOptions } from "../ffi/internal.ts";
+import { checkTimeoutMs } from "./_options.ts";
 import {
   type SemaphoreAccess,
   semPost,

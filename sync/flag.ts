@@ -6,9 +6,9 @@
  */
 import type { WaitOptions } from "../ffi/wait_options.ts";
 import type { SharedRegion } from "../ffi/region.ts";
-import { validateInteger } from "../ffi/internal.ts";
+import { checkWaitOptions, validateInteger } from "../ffi/internal.ts";
 import { futexWait, futexWake, WAKE_ALL } from "./_futex.ts";
-import { checkTimeoutMs, checkWaitOptions, checkWritable } from "./_options.ts";
+import { checkTimeoutMs, checkWritable } from "./_options.ts";
 import { Place } from "./_place.ts";
 import { monotonicMs } from "./_time.ts";
 import { waitLoop } from "./_wait_loop.ts";

@@ -4,21 +4,25 @@
  * @module
  */
 import type { WaitOptions } from "../ffi/wait_options.ts";
-import { backend, platform } from "../ffi/internal.ts";
+import {
+  abortError,
+  backend,
+  type CheckedWait,
+  checkWaitOptions,
+  holderAlive,
+  ID_MASK,
+  platform,
+  threadIdentity,
+  timeoutError,
+  WAITERS,
+} from "../ffi/internal.ts";
 import { ErrnoError } from "../ffi/errors.ts";
 import type { SharedRegion } from "../ffi/region.ts";
 import { futexWait, futexWake } from "./_futex.ts";
 import { futexWaitAsync } from "./_offthread.ts";
 import { anyLine, type Line, lineAt, openLine, Turn } from "./_mutex_queue.ts";
-import {
-  abortError,
-  type CheckedWait,
-  checkTimeoutMs,
-  checkWaitOptions,
-  timeoutError,
-} from "./_options.ts";
+import { checkTimeoutMs } from "./_options.ts";
 import { Place } from "./_place.ts";
-import { holderAlive, ID_MASK, threadIdentity, WAITERS } from "../ffi/internal.ts";
 import { monotonicMs } from "./_time.ts";
 import { waitLoop } from "./_wait_loop.ts";
 

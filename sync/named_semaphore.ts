@@ -4,22 +4,32 @@
  *
  * @module
  */
-import type { UnsafePointer } from "../ffi/internal.ts";
-import { backend, errno, libc, platform } from "../ffi/internal.ts";
-import { ClosedError, CorruptedError, ErrnoError } from "../ffi/errors.ts";
-import { check, checkAddress, SEM_FAILED } from "../ffi/internal.ts";
-import { nullOnErrno, openOrCreate } from "../ffi/internal.ts";
-import { describeFileType, fstat, reserveHoles } from "../ffi/internal.ts";
-import { detachBuffer } from "../ffi/internal.ts";
 import {
+  backend,
+  check,
+  checkAddress,
   cString,
+  describeFileType,
+  detachBuffer,
+  errno,
+  fstat,
+  KIND_SEMAPHORE,
+  libc,
+  nullOnErrno,
+  openOrCreate,
+  platform,
+  reserveHoles,
+  SEM_FAILED,
+  track,
+  type UnsafePointer,
+  untrack,
   validateBoolean,
   validateInteger,
   validateIpcName,
   validateMode,
   validateOptions,
 } from "../ffi/internal.ts";
-import { KIND_SEMAPHORE, track, untrack } from "../ffi/internal.ts";
+import { ClosedError, CorruptedError, ErrnoError } from "../ffi/errors.ts";
 import { futexWake, WAKE_ALL } from "./_futex.ts";
 import {
   requireGlibcSemaphores,

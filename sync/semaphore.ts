@@ -4,10 +4,8 @@
  *
  * @module
  */
-import { libc, platform } from "../ffi/internal.ts";
-import { check } from "../ffi/internal.ts";
+import { check, libc, platform, validateInteger } from "../ffi/internal.ts";
 import type { SharedRegion } from "../ffi/region.ts";
-import { validateInteger } from "../ffi/internal.ts";
 import { futexWake, WAKE_ALL } from "./_futex.ts";
 import { Place } from "./_place.ts";
 import {

@@ -6,9 +6,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { writeFileSync } from "node:fs";
-import { LINUX_X64 } from "../ffi/internal.ts";
-import { LINUX_ARM64 } from "../ffi/internal.ts";
-import { ERRNO_NAMES } from "../ffi/internal.ts";
+import { ERRNO_NAMES, LINUX_ARM64, LINUX_X64 } from "../ffi/internal.ts";
 import { runCommand, scratchPath } from "./_helpers.ts";
 
 /** Constants whose C expression is not simply their own name. */
