@@ -110,6 +110,20 @@ function statSegment(id: number, what: string): SysVStat {
   };
 }
 
+/**
+ * True if the segment is marked for removal (IPC_RMID while attached: the
+ * SHM_DEST bit of its mode), or already gone. Linux still lets a process
+ * attach such a segment by the id shmget gave just before, but its key now
+ * names nothing, and the next openOrCreate makes a new one: joining it
+ * would split the processes.
+ */
+function markedForRemoval(id: number): boolean {
+  const out = new Uint8Array(platform.SHMID_DS_SIZE);
+  if (libc.shmctl(id, platform.IPC_STAT, out) !== 0) return true;
+  const mode = new DataView(out.buffer).getUint16(platform.IPC_PERM_MODE, true);
+  return (mode & platform.SHM_DEST) !== 0;
+}
+
 function attachSegment(id: number, size: number, readOnly: boolean, what: string): Mapping {
   const address = checkAddress(
     libc.shmat(id, null, readOnly ? platform.SHM_RDONLY : 0),
@@ -303,8 +317,9 @@ export class SysVSharedMemory extends MappedRegion {
 
   // Attaches a segment shmget just named. Between the two calls another
   // process may have removed it (IPC_RMID), and one nobody has attached goes
-  // at once: IPC_STAT or shmat then fail with EINVAL or EIDRM, and this
-  // returns null so that openOrCreate goes round again. A segment this call
+  // at once: IPC_STAT or shmat then fail with EINVAL or EIDRM. One still
+  // attached elsewhere can be attached, but is marked for removal (SHM_DEST).
+  // Either way this returns null so that openOrCreate goes round again. A segment this call
   // created is removed again on any other failure.
   static #attachUnlessRemoved(
     id: number,
@@ -313,7 +328,12 @@ export class SysVSharedMemory extends MappedRegion {
     what: string,
   ): SysVSharedMemory | null {
     try {
-      return new SysVSharedMemory(id, key, false, created, what);
+      const segment = new SysVSharedMemory(id, key, false, created, what);
+      // One this call created and another process removed since is like one
+      // removed just after this call returns: it is this caller's to keep.
+      if (created || !markedForRemoval(id)) return segment;
+      segment.detach();
+      return null;
     } catch (error) {
       const { EINVAL, EIDRM } = platform;
       if (

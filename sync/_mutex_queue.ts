@@ -18,7 +18,7 @@
  */
 import type { Mutex, MutexGuard } from "./mutex.ts";
 import { abortError, timeoutError } from "../ffi/internal.ts";
-import { monotonicMs } from "./_time.ts";
+import { monotonicMs, timerDelay } from "./_time.ts";
 
 /** One pending `lockAsync` call. */
 export class Turn {
@@ -71,10 +71,10 @@ export class Turn {
       // Timers may fire a little early on the monotonic clock: look again.
       const fire = () => {
         const left = this.deadline - monotonicMs();
-        if (left > 0) this.#timer = setTimeout(fire, Math.ceil(left));
+        if (left > 0) this.#timer = setTimeout(fire, timerDelay(left));
         else line.drop(this, timeoutError(this.what, this.timeout));
       };
-      this.#timer = setTimeout(fire, Math.ceil(this.remaining()));
+      this.#timer = setTimeout(fire, timerDelay(this.remaining()));
     }
     if (signal !== undefined) {
       this.#onAbort = () => line.drop(this, abortError(signal, this.what));

@@ -27,7 +27,7 @@
  */
 import { backend, libc, mapAnonymous, platform, type UnsafePointer } from "../ffi/internal.ts";
 import { futexWake, WAKE_ALL } from "./_futex.ts";
-import { monotonicMs } from "./_time.ts";
+import { monotonicMs, timerDelay } from "./_time.ts";
 import type { SleepThread, StartThread } from "./_sleep_threads.ts";
 import {
   CONTROL_OFFSET,
@@ -189,7 +189,7 @@ export class Sleepers {
         settle(wait);
       }
       this.#timeQueue();
-    }, Math.max(0, earliest - monotonicMs()));
+    }, timerDelay(earliest - monotonicMs()));
   }
 }
 

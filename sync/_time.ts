@@ -44,3 +44,16 @@ export function writeTimespec(out: Uint32Array, ms: number): void {
   out[2] = nanos;
   out[3] = 0;
 }
+
+/**
+ * The longest delay setTimeout keeps (2^31 - 1 ms, about 24.8 days): both
+ * runtimes turn a longer one into 1 ms, and a timer re-armed for a far
+ * deadline would then fire every millisecond. Callers look at the clock
+ * when it fires and arm again, so a far deadline costs one timer in 24 days.
+ */
+const LONGEST_TIMER_MS = 2 ** 31 - 1;
+
+/** `ms` (rounded up, at least 0) as a delay setTimeout honours. */
+export function timerDelay(ms: number): number {
+  return Math.min(Math.max(0, Math.ceil(ms)), LONGEST_TIMER_MS);
+}

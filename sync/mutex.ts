@@ -594,8 +594,19 @@ export class Mutex {
       owner: this,
       sliceMs: LIVENESS_MS,
       // A close ends the kernel wait at once; the calls behind it in line
-      // then find the region closed when they move up.
-      watch: (end) => this.#place.onRelease(end),
+      // then find the region closed when they move up. The memory is still
+      // mapped here: pass on a wake-up this call may have taken (as abandon
+      // does, which runs too late for that once the region is gone).
+      watch: (end) =>
+        this.#place.onRelease((error) => {
+          try {
+            if (attempt.waited && Atomics.load(this.#place.words(), 0) === 0) {
+              futexWake(this.#place.pointer, 1);
+            }
+          } finally {
+            end(error);
+          }
+        }),
       poll: (sliceEnded) => {
         attempt.sliceEnded = sliceEnded;
         const step = this.#step(attempt, true);
@@ -654,6 +665,7 @@ export class Mutex {
         line.drop(turn, error);
         continue;
       }
+      if (Mutex.#moved(line, turn)) continue;
       if ((Atomics.load(word, 0) & ID_MASK) === mutex.#me) return;
       line.next();
       mutex.#contend(line, turn, waited);
@@ -694,6 +706,22 @@ export class Mutex {
     };
     sleep.done.then(end, end);
     timer = setTimeout(look, 1);
+  }
+
+  /**
+   * Moves the first call of `line` to the line of its word's address now,
+   * if that is no longer `line.address`: its region was resized, and the
+   * old address may already hold another mapping's word, whose unlock must
+   * not hand this call a lock it does not have. True if it moved.
+   */
+  static #moved(line: Line, turn: Turn): boolean {
+    const address = turn.mutex.#address();
+    if (address === line.address) return false;
+    line.next();
+    const moved = openLine(address, (l) => Mutex.#check(l), LIVENESS_MS);
+    moved.add(turn);
+    Mutex.#serve(moved);
+    return true;
   }
 
   /**
@@ -777,14 +805,16 @@ export class Mutex {
       // millisecond to arm), which finds the word free, or a stale bit.
       return Mutex.#makeWay(line, this, woken !== 0 ? LIVENESS_MS : MAKE_WAY_MS);
     }
-    for (let turn = line.next(); turn !== undefined; turn = line.next()) {
+    for (let turn = line.first; turn !== undefined; turn = line.first) {
       try {
         // A call over a region closed since is no longer for this word.
         turn.mutex.#place.words();
       } catch (error) {
-        turn.reject(error);
+        line.drop(turn, error);
         continue;
       }
+      if (Mutex.#moved(line, turn)) continue;
+      line.next();
       line.handOvers = others ? line.handOvers + 1 : 0;
       turn.resolve(turn.mutex.#grant(false));
       return;

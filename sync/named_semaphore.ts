@@ -195,19 +195,19 @@ function checkFile(name: string): void {
 
 // sem_open filters the mode through the umask, and a semaphore another user
 // cannot open read-write is useless to them, so a semaphore this call created
-// gets exactly `mode` by chmod of its file. On failure the handle is closed.
-// When the file is already gone (another process unlinked the name at once),
-// there is nothing to remove, and a new file by that name is not ours: it
-// returns false if `vanished` allows (openOrCreate then goes round again),
-// else throws ENOENT. On any other failure the name is removed again.
-function setExactMode(name: string, address: bigint, mode: number, vanished: boolean): boolean {
+// gets exactly `mode` by chmod of its file. When the file is already gone
+// (another process unlinked the name at once) nobody else can open it: the
+// handle is kept, as if the unlink had come just after this call returned
+// (going round again instead lost every round to a process unlinking in a
+// loop). On any other failure the handle is closed and the name removed.
+function setExactMode(name: string, address: bigint, mode: number): void {
   // glibc names the file /dev/shm/sem.NAME (musl is refused before this).
   const file = `/dev/shm/sem.${name.slice(1)}`;
-  if (libc.chmod(cString(file), mode) === 0) return true;
+  if (libc.chmod(cString(file), mode) === 0) return;
   const code = errno();
+  if (code === platform.ENOENT) return;
   libc.sem_close(backend.pointer(address));
-  if (code === platform.ENOENT && vanished) return false;
-  if (code !== platform.ENOENT) libc.sem_unlink(cString(name));
+  libc.sem_unlink(cString(name));
   throw new ErrnoError(code, "chmod", `set the mode of semaphore "${name}"`, name);
 }
 
@@ -303,7 +303,7 @@ export class NamedSemaphore extends CountingSemaphore implements Disposable {
       `create semaphore "${name}"`,
       name,
     );
-    setExactMode(name, address, mode, false);
+    setExactMode(name, address, mode);
     return new NamedSemaphore(name, address, true);
   }
 
@@ -378,7 +378,8 @@ export class NamedSemaphore extends CountingSemaphore implements Disposable {
           if (made === SEM_FAILED) {
             return nullOnErrno([EEXIST], "sem_open", `create semaphore "${name}"`, name);
           }
-          return setExactMode(name, made, mode, true) ? made : null;
+          setExactMode(name, made, mode);
+          return made;
         },
         tryOpen() {
           checkFile(name);

@@ -362,3 +362,86 @@ test("Mutex.lockAsync(): calls waiting in line reject with ClosedError when the 
     SharedMemory.unlink(name);
   }
 });
+
+// A region resized under a waiting call moves its word; the old address may
+// then hold another region's word. That region's unlock must not hand the
+// call a lock it does not have (it did: two holders of one mutex, and the
+// other region's word left held by this thread for good).
+const MOVED_WORD = `
+import { Mutex, SharedMemory } from "$MOD";
+const [name] = process.argv.slice(2);
+const r = SharedMemory.create(name + "-r", 1 << 20);
+const s = SharedMemory.create(name + "-s", 1 << 20);
+s.close();
+SharedMemory.unlink(name + "-s");
+try {
+  const m = Mutex.init(r, 0);
+  const before = r.unsafePointer(0);
+  m.lock();
+  let got = null;
+  const waiting = m.lockAsync({ timeout: 5000 }).then((guard) => (got = guard));
+  r.resize(4 << 20);
+  m.unlock();
+  // Often mapped at the address r's word had: the case that went wrong.
+  const other = SharedMemory.create(name + "-s", 1 << 20);
+  try {
+    const n = Mutex.init(other, 0);
+    n.lock();
+    n.unlock();
+    await waiting;
+    const word = other.view(Int32Array, 0, 1)[0];
+    const held = r.view(Int32Array, 0, 1)[0];
+    n.lock();
+    n.unlock();
+    got.unlock();
+    console.log(JSON.stringify({ otherWord: word, heldWord: held !== 0, moved: before !== r.unsafePointer(0) }));
+  } finally {
+    other.close();
+    SharedMemory.unlink(name + "-s");
+  }
+} finally {
+  r.close();
+  SharedMemory.unlink(name + "-r");
+}
+`;
+
+test("Mutex.lockAsync(): a call waiting while its region is resized is handed only its own lock", async () => {
+  const result = await runScript(CURRENT, `import process from "node:process";\n${MOVED_WORD}`, {
+    args: [uniqueName("mutex-queue-moved")],
+  });
+  assertSucceeded(result);
+  const seen = JSON.parse(result.stdout.trim().split("\n").at(-1)!);
+  assert.equal(seen.otherWord, 0, "the other region's mutex must be free after its unlock");
+  assert.equal(seen.heldWord, true, "the call must hold its own mutex");
+});
+
+test("Mutex.lockAsync(): a call waiting in line with a timeout beyond 2^31 ms does not spin", async () => {
+  const result = await runScript(
+    CURRENT,
+    `import process from "node:process";
+import { Mutex, SharedMemory } from "$MOD";
+const [name] = process.argv.slice(2);
+const shm = SharedMemory.create(name, 4096);
+try {
+  const mutex = Mutex.init(shm, 0);
+  const guard = await mutex.lockAsync();
+  const waiting = mutex.lockAsync({ timeout: 2 ** 31 + 1000 });
+  const before = process.cpuUsage();
+  await new Promise((resolve) => setTimeout(resolve, 1000));
+  const used = process.cpuUsage(before);
+  guard.unlock();
+  (await waiting).unlock();
+  console.log(JSON.stringify({ cpuMs: (used.user + used.system) / 1000 }));
+} finally {
+  shm.close();
+  SharedMemory.unlink(name);
+}
+`,
+    { args: [uniqueName("mutex-queue-far")] },
+  );
+  assertSucceeded(result);
+  assert.doesNotMatch(result.stderr, /TimeoutOverflowWarning/);
+  const { cpuMs } = JSON.parse(result.stdout.trim().split("\n").at(-1)!);
+  // Idle waiting: a timer armed every millisecond used 100+ ms of CPU here.
+  assert.ok(cpuMs < 60, `waiting in line used ${cpuMs} ms of CPU in 1 s`);
+});
