@@ -50,43 +50,63 @@ export function checkRegion(region: unknown, argument = "region"): asserts regio
   }
 }
 
+/**
+ * Why a hook runs: `null` when the region is released (close, detach), else
+ * the bytes a resize keeps mapped, which no longer reach the hook's words.
+ */
+export type Release = number | null;
+
+interface Hook {
+  readonly run: (release: Release) => void;
+  /** The end of the words the hook tidies: a resize keeping this many runs none. */
+  readonly byteEnd: number;
+}
+
 // By region; only regions with something pending have an entry. A WeakMap,
 // so a hook never keeps a region alive by itself.
-const hooks = new WeakMap<SharedRegion, Set<() => void>>();
+const hooks = new WeakMap<SharedRegion, Set<Hook>>();
 
 /**
- * Runs `callback` when `region` is about to be released (close, detach),
- * while its memory is still mapped: a pending wait withdraws what it
- * registered in shared words there. Runs once at most. Returns the function
- * that cancels it; call that when the wait settles, so that nothing piles up.
+ * Runs `callback` when `region` is about to be released (close, detach), or
+ * resized to fewer than `byteEnd` bytes, while its memory is still mapped: a
+ * pending wait withdraws what it registered in shared words there. Runs once
+ * at most. Returns the function that cancels it; call that when the wait
+ * settles, so that nothing piles up.
  *
  * Only shmkit's own regions run the hooks; a region of another make is
  * released without them (its waits then notice on their next look).
  */
-export function onRelease(region: SharedRegion, callback: () => void): () => void {
-  let callbacks = hooks.get(region);
-  if (callbacks === undefined) hooks.set(region, callbacks = new Set());
-  const registered = callbacks;
-  const once = () => callback();
-  registered.add(once);
+export function onRelease(
+  region: SharedRegion,
+  callback: (release: Release) => void,
+  byteEnd = Infinity,
+): () => void {
+  let registered = hooks.get(region);
+  if (registered === undefined) hooks.set(region, registered = new Set());
+  const set = registered;
+  const hook: Hook = { run: callback, byteEnd };
+  set.add(hook);
   return () => {
-    registered.delete(once);
-    if (registered.size === 0 && hooks.get(region) === registered) hooks.delete(region);
+    set.delete(hook);
+    if (set.size === 0 && hooks.get(region) === set) hooks.delete(region);
   };
 }
 
 /**
- * Runs and forgets every hook of `region`: called by the region before it
- * unmaps. A failing hook cannot keep the memory mapped, so its error is
- * dropped after the others have run.
+ * Runs and forgets the hooks of `region` that `release` cuts off: all of
+ * them when it is released (`null`), those past the bytes a resize keeps
+ * otherwise. Called by the region before it unmaps. A failing hook cannot
+ * keep the memory mapped, so its error is dropped after the others have run.
  */
-export function runReleaseHooks(region: SharedRegion): void {
-  const callbacks = hooks.get(region);
-  if (callbacks === undefined) return;
-  hooks.delete(region);
-  for (const callback of callbacks) {
+export function runReleaseHooks(region: SharedRegion, release: Release = null): void {
+  const set = hooks.get(region);
+  if (set === undefined) return;
+  const due = [...set].filter((hook) => release === null || hook.byteEnd > release);
+  for (const hook of due) set.delete(hook);
+  if (set.size === 0) hooks.delete(region);
+  for (const hook of due) {
     try {
-      callback();
+      hook.run(release);
     } catch {
       // The memory goes all the same; the wait notices on its next poll.
     }

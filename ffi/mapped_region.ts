@@ -74,6 +74,8 @@ export abstract class MappedRegion implements SharedRegion, Disposable {
       },
       replace(region, next) {
         const old = friend.current(region);
+        // Waits on words the new mapping no longer reaches withdraw first.
+        runReleaseHooks(region, next.byteLength);
         old.retire();
         region.#mapping = next;
         return old;

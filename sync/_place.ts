@@ -71,12 +71,20 @@ export class Place {
   }
 
   /**
-   * Runs `callback` just before the region is released (close, detach),
-   * while the words are still mapped, with the error that ends a wait on
-   * them. Returns the function that cancels it.
+   * Runs `callback` just before the region is released (close, detach) or
+   * resized so that it no longer reaches the words, while they are still
+   * mapped, with the error that ends a wait on them: ClosedError, or
+   * RangeError after such a resize. Returns the function that cancels it.
    */
-  onRelease(callback: (error: ClosedError) => void): () => void {
-    return onRelease(this.region, () => callback(this.#closedError()));
+  onRelease(callback: (error: ClosedError | RangeError) => void): () => void {
+    const end = this.byteOffset + this.#length * 4;
+    return onRelease(this.region, (kept) => {
+      callback(
+        kept === null ? this.#closedError() : new RangeError(
+          `Cannot use ${this.what}: ${this.region.description} was resized to ${kept} bytes, which no longer reach it`,
+        ),
+      );
+    }, end);
   }
 
   /** Makes every later `words()` throw ClosedError (a destroyed primitive). */

@@ -118,3 +118,52 @@ for (const runtime of RUNTIMES) {
     }
   });
 }
+
+// resize() to fewer bytes than reach a semaphore ends its pending waits too:
+// the words are still in the object, but no longer mapped here, so the wait
+// must withdraw before the old mapping goes. A wait on a semaphore the new
+// size still reaches goes on, and a post wakes it.
+const SHRINK = `
+import { Semaphore, SharedMemory } from "$MOD";
+const NAME = "__NAME__";
+const region = SharedMemory.create(NAME, 16384);
+const other = SharedMemory.open(NAME);
+try {
+  const near = Semaphore.init(region, 0, 0);
+  const far = Semaphore.init(region, 8192, 0);
+  const cut = far.waitAsync({ timeout: 60_000 });
+  const kept = near.waitAsync({ timeout: 60_000 });
+  await new Promise((resolve) => setTimeout(resolve, 100)); // asleep off the thread
+  const words = other.view(Int32Array, 0, 16384 / 4);
+  const before = [words[1], words[8192 / 4 + 1]];
+  region.resize(4096);
+  const cutEnded = await cut.then(() => "fulfilled", (error) => error.name);
+  const after = words[8192 / 4 + 1];
+  Semaphore.attach(other, 0).post();
+  await kept;
+  console.log(JSON.stringify({ before, cutEnded, after, nearWaiters: words[1] }));
+} finally {
+  region.close();
+  other.close();
+  SharedMemory.unlink(NAME);
+}
+`;
+
+for (const runtime of RUNTIMES) {
+  test(`${runtime}: resize() below a semaphore withdraws its pending waits; waits the new size reaches go on`, async () => {
+    const name = uniqueName("shrink-waiters");
+    try {
+      const child = await runScript(runtime, SHRINK.replaceAll("__NAME__", name), {
+        timeoutMs: 30_000,
+      });
+      assert.equal(child.code, 0, `child failed (signal ${child.signal}):\n${child.stderr}`);
+      const seen = JSON.parse(child.stdout.trim().split("\n").at(-1)!);
+      assert.deepEqual(seen.before, [1, 1]);
+      assert.equal(seen.cutEnded, "RangeError");
+      assert.equal(seen.after, 0, "the cut-off wait must leave no waiter counted");
+      assert.equal(seen.nearWaiters, 0);
+    } finally {
+      unlinkIfThere({ shm: [name] });
+    }
+  });
+}
