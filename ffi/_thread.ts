@@ -68,6 +68,18 @@ export function threadIdentity(): number {
   return identity;
 }
 
+/**
+ * `identity` with another start-time tag: the word of a holder that gave
+ * its lock up without unlocking (its region closed under the lock). To
+ * every peer following the protocol, C included, the holder then looks dead
+ * (same id, other tag), so the next locker takes the lock over and is told
+ * `ownerDied`: what was guarded may be half-updated.
+ */
+export function abandonedIdentity(identity: number): number {
+  const tag = (identity >>> TAG_SHIFT) & 0x1ff;
+  return (identity & TID_MASK) | (((tag % 511) + 1) << TAG_SHIFT);
+}
+
 /** The thread id inside a mutex word. */
 export function holderTid(word: number): number {
   return word & TID_MASK;

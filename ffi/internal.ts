@@ -43,4 +43,4 @@ export { checkRegion, onRelease } from "./_region.ts";
 export { KIND_SEMAPHORE, track, untrack } from "./_registry.ts";
 
 // Threads: who this one is, in a Mutex word, and whether a holder lives.
-export { holderAlive, ID_MASK, threadIdentity, WAITERS } from "./_thread.ts";
+export { abandonedIdentity, holderAlive, ID_MASK, threadIdentity, WAITERS } from "./_thread.ts";

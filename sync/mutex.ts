@@ -5,6 +5,7 @@
  */
 import type { WaitOptions } from "../ffi/wait_options.ts";
 import {
+  abandonedIdentity,
   abortError,
   backend,
   type CheckedWait,
@@ -73,6 +74,10 @@ function sleptOn(attempt: Attempt): void {
 }
 
 // Module-private bridges between the two classes' private state.
+// Cancels a collected Mutex's release hook, so that attaching many Mutex
+// objects over one long-lived region leaves nothing behind.
+const releaseWatches = new FinalizationRegistry<() => void>((cancel) => cancel());
+
 let makeGuard: (mutex: Mutex, ownerDied: boolean) => MutexGuard;
 let isCurrent: (mutex: Mutex, guard: MutexGuard) => boolean;
 
@@ -145,8 +150,8 @@ export class MutexGuard implements Disposable {
 
   /**
    * Releases the lock if this guard still holds it; otherwise does nothing.
-   *
-   * @throws {ClosedError} If the mutex's region was closed meanwhile.
+   * A guard stops holding when its region closes: the close gives the lock
+   * up, as a dying holder would (the next locker is told `ownerDied`).
    *
    * @example
    * ```ts
@@ -257,6 +262,8 @@ export class Mutex {
   readonly #place: Place;
   readonly #me: number;
   #guard: MutexGuard | null = null;
+  /** Cancels what a release of the region does to a lock held here. */
+  #releaseWatch: (() => void) | undefined;
   #aliveWord = 0;
   #aliveUntil = 0;
 
@@ -350,7 +357,41 @@ export class Mutex {
   #grant(ownerDied: boolean): MutexGuard {
     const guard = makeGuard(this, ownerDied);
     this.#guard = guard;
+    this.#releaseWatch ??= this.#watchRelease();
     return guard;
+  }
+
+  /**
+   * Arms, once per Mutex object, the release hook that gives up a lock this
+   * object still holds when its region closes (or a resize cuts the word
+   * off): nothing in this thread could unlock it after that, and it would
+   * stay held as long as the thread lives. The hook holds the Mutex weakly,
+   * and is cancelled when the Mutex is collected.
+   */
+  #watchRelease(): () => void {
+    const ref = new WeakRef<Mutex>(this);
+    const cancel = this.#place.onRelease(() => {
+      const mutex = ref.deref();
+      if (mutex !== undefined) mutex.#abandon();
+    });
+    releaseWatches.register(this, cancel);
+    return cancel;
+  }
+
+  /**
+   * Gives the lock up as if this thread had died (see abandonedIdentity):
+   * the next locker takes it over with `ownerDied`, since the guarded data
+   * may be half-updated. Runs while the word is still mapped.
+   */
+  #abandon(): void {
+    this.#releaseWatch = undefined;
+    if (this.#guard === null) return;
+    this.#guard = null;
+    const word = this.#place.words();
+    const seen = Atomics.load(word, 0);
+    if ((seen & ID_MASK) !== this.#me) return;
+    Atomics.store(word, 0, (seen & WAITERS) | abandonedIdentity(this.#me));
+    futexWake(this.#place.pointer, 1);
   }
 
   /** The guard of a step that took the lock; "mine" is EDEADLK. */

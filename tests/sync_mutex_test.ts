@@ -373,7 +373,10 @@ test("Mutex: use after the region is closed throws ClosedError, never crashes", 
     const mutex = Mutex.init(shm, 0);
     const guard = mutex.lock();
     shm.close();
-    assert.throws(() => guard.unlock(), ClosedError);
+    // The close gave the lock up (see below): the guard has nothing to do.
+    assert.equal(guard.held, false);
+    guard.unlock();
+    assert.throws(() => mutex.unlock(), ClosedError);
     assert.throws(() => mutex.lock(), ClosedError);
     assert.throws(() => mutex.tryLock(10), ClosedError);
     await assert.rejects(mutex.lockAsync(), ClosedError);
@@ -413,3 +416,41 @@ test("Mutex.init/attach refuse bad offsets before any system call", async () => 
     assert.equal(Mutex.alignment, 8);
   });
 });
+
+// Closing a region under a held lock: nothing in this thread can unlock it
+// afterwards, and it used to stay held for as long as the thread lived
+// (another process waited forever). Now it is given up as if the holder had
+// died: the next locker, in this thread or another process, is told
+// ownerDied.
+for (const how of ["lock()", "lockAsync()"] as const) {
+  test(`Mutex: closing the region under a lock taken by ${how} gives it up with ownerDied`, async () => {
+    await withRegion("mutex-close-held", async (shm, name) => {
+      const mutex = Mutex.init(shm, 0);
+      const guard = how === "lock()" ? mutex.lock() : await mutex.lockAsync();
+      shm.close();
+      assert.equal(guard.held, false);
+      guard.unlock(); // nothing to do, and no ClosedError
+      using again = SharedMemory.open(name);
+      const here = Mutex.attach(again, 0).tryLock();
+      assert.ok(here !== null, "this thread takes the given-up lock over");
+      assert.equal(here.ownerDied, true);
+      // Given up again the same way, for another process to take over.
+      again.close();
+      const other = otherRuntime(CURRENT);
+      const child = await runScript(
+        other,
+        `import { Mutex, SharedMemory } from "$MOD";
+using shm = SharedMemory.open(${JSON.stringify(name)});
+const guard = Mutex.attach(shm, 0).tryLock(5000);
+console.log(JSON.stringify({ got: guard !== null, ownerDied: guard?.ownerDied }));
+guard?.unlock();
+`,
+      );
+      assertSucceeded(child, `${other} locker`);
+      assert.deepEqual(JSON.parse(child.stdout.trim().split("\n").at(-1)!), {
+        got: true,
+        ownerDied: true,
+      });
+    });
+  });
+}
