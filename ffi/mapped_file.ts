@@ -3,9 +3,10 @@
  *
  * @module
  */
-import { backend, errno, libc, platform } from "./_libc.ts";
+import { backend, libc, platform } from "./_libc.ts";
 import { ErrnoError } from "./errors.ts";
 import { check } from "./_check.ts";
+import { nullOnErrno, openOrCreate } from "./_open_or_create.ts";
 import { Mapping } from "./_mapping.ts";
 import { currentMapping, MappedRegion, retireMapping } from "./mapped_region.ts";
 import {
@@ -73,7 +74,8 @@ export interface FlushOptions {
 }
 
 // Opens the file, telling whether this call created it: with create and not
-// exclusive, O_EXCL is tried first so that `created` is exact. O_NONBLOCK
+// exclusive, through the one open-or-create loop (O_EXCL first, so that
+// `created` is exact; again if the file vanished in between). O_NONBLOCK
 // keeps open(2) of a FIFO from waiting forever for a writer; the caller
 // refuses anything that is not a regular file before using the descriptor.
 function openFile(
@@ -83,19 +85,36 @@ function openFile(
   exclusive: boolean,
   mode: number,
 ): { fd: number; created: boolean } {
-  const { O_RDONLY, O_RDWR, O_CREAT, O_EXCL, O_CLOEXEC, O_NONBLOCK } = platform;
+  const { O_RDONLY, O_RDWR, O_CREAT, O_EXCL, O_CLOEXEC, O_NONBLOCK, EEXIST, ENOENT } = platform;
   const base = (writes ? O_RDWR : O_RDONLY) | O_CLOEXEC | O_NONBLOCK;
   const file = cString(path);
-  if (create) {
-    const fd = libc.open(file, base | O_CREAT | O_EXCL, mode);
-    if (fd >= 0) return { fd, created: true };
-    const code = errno();
-    if (exclusive || code !== platform.EEXIST) {
-      throw new ErrnoError(code, "open", `create "${path}" for mapping`, path);
-    }
+  const createAction = `create "${path}" for mapping`;
+  const openAction = `open "${path}" for mapping`;
+  if (create && exclusive) {
+    return {
+      fd: check(libc.open(file, base | O_CREAT | O_EXCL, mode), "open", createAction, path),
+      created: true,
+    };
   }
-  const fd = check(libc.open(file, base, 0), "open", `open "${path}" for mapping`, path);
-  return { fd, created: false };
+  if (!create) {
+    return { fd: check(libc.open(file, base, 0), "open", openAction, path), created: false };
+  }
+  const { handle, created } = openOrCreate<number>(
+    {
+      tryCreate() {
+        const fd = libc.open(file, base | O_CREAT | O_EXCL, mode);
+        return fd >= 0 ? fd : nullOnErrno([EEXIST], "open", createAction, path);
+      },
+      tryOpen() {
+        const fd = libc.open(file, base, 0);
+        return fd >= 0 ? fd : nullOnErrno([ENOENT], "open", openAction, path);
+      },
+    },
+    "open",
+    `"${path}"`,
+    path,
+  );
+  return { fd: handle, created };
 }
 
 /**

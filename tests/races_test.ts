@@ -14,6 +14,7 @@
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
+import { rmSync } from "node:fs";
 import process from "node:process";
 import {
   ErrnoError,
@@ -69,6 +70,14 @@ const KINDS = {
     open: "MessageQueue.openOrCreate(key)",
     unlink: (key: number) => MessageQueue.open(key).remove(),
   },
+  // MappedFile's create-or-open (create, not exclusive) runs the same loop;
+  // its files live in /tmp, named after the POSIX names. A joiner may find
+  // the file before its creator sized it: grow, as MappedFile documents.
+  MappedFile: {
+    open:
+      'MappedFile.open("/tmp" + name, { create: true, exclusive: false, grow: true, size: 4096 })',
+    unlink: (name: string) => rmSync(`/tmp${name}`, { force: true }),
+  },
 } as const;
 type Kind = keyof typeof KINDS;
 const BY_KEY: readonly Kind[] = ["SysVSharedMemory", "MessageQueue"];
@@ -78,7 +87,7 @@ const BY_KEY: readonly Kind[] = ["SysVSharedMemory", "MessageQueue"];
 // whether it was told it created it (1) or not (2).
 function racer(kind: Kind, control: string, index: number, prefix: string, keys: number) {
   return `
-    import { Flag, MessageQueue, NamedSemaphore, SharedMemory, SysVSharedMemory } from "$MOD";
+    import { Flag, MappedFile, MessageQueue, NamedSemaphore, SharedMemory, SysVSharedMemory } from "$MOD";
     using region = SharedMemory.open(${JSON.stringify(control)});
     const round = Flag.attach(region, 0);
     const arrived = region.view(Int32Array, 64, ${ROUNDS});
@@ -96,7 +105,7 @@ function racer(kind: Kind, control: string, index: number, prefix: string, keys:
 }
 
 for (const kind of Object.keys(KINDS) as Kind[]) {
-  test(`${kind}.openOrCreate(): of 4 processes released together, exactly one creates, ${ROUNDS} rounds`, async () => {
+  test(`${kind === "MappedFile" ? "MappedFile.open({ create: true, exclusive: false })" : `${kind}.openOrCreate()`}: of 4 processes released together, exactly one creates, ${ROUNDS} rounds`, async () => {
     const prefix = uniqueName(`race-${kind}`);
     const keys = uniqueKeys(ROUNDS);
     await withRegion("race-control", async (region, control) => {
@@ -141,7 +150,7 @@ const VANISHING_RACERS: Runtime[] = ["deno", "bun"];
 // throws ends the child with the error on stderr.
 function vanishingRacer(open: string, claim: string, control: string, name: string, key: number) {
   return `
-    import { Flag, MessageQueue, NamedSemaphore, SharedMemory, SysVSharedMemory } from "$MOD";
+    import { Flag, MappedFile, MessageQueue, NamedSemaphore, SharedMemory, SysVSharedMemory } from "$MOD";
     using region = SharedMemory.open(${JSON.stringify(control)});
     const start = Flag.attach(region, 0);
     const words = region.view(Int32Array, 64, 2); // [stop, ready]
@@ -172,6 +181,11 @@ const VANISHING = [
   { title: "SharedMemory.openOrCreate()", kind: "SharedMemory", claim: CLAIM_MEMORY },
   { title: "NamedSemaphore.openOrCreate()", kind: "NamedSemaphore", claim: "made.tryWait()" },
   { title: "SysVSharedMemory.openOrCreate()", kind: "SysVSharedMemory", claim: CLAIM_MEMORY },
+  {
+    title: "MappedFile.open({ create: true, exclusive: false })",
+    kind: "MappedFile",
+    claim: CLAIM_MEMORY,
+  },
   // The spelling kept for compatibility goes through the same loop.
   {
     title: "SysVSharedMemory.create({ exclusive: false })",
