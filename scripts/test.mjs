@@ -7,10 +7,11 @@
 // numbers of tests (every test file runs unchanged under both), when a run
 // left IPC objects or scratch folders behind, and when a runner exits non-zero.
 import { spawn } from "node:child_process";
-import { existsSync, readdirSync, readFileSync } from "node:fs";
+import { readdirSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { fileURLToPath } from "node:url";
 import path from "node:path";
+import { ipcObjects } from "./ipc_objects.mjs";
 
 const root = path.dirname(path.dirname(fileURLToPath(import.meta.url)));
 const bin = (name) => path.join(root, "node_modules", ".bin", name);
@@ -74,15 +75,7 @@ function run({ command, args }) {
 // named semaphores), System V segments, semaphore sets and queues, and the
 // tests' scratch folders.
 function leftovers() {
-  const found = new Set(readdirSync("/dev/shm").map((n) => `/dev/shm/${n}`));
-  for (const kind of ["shm", "sem", "msg"]) {
-    const table = `/proc/sysvipc/${kind}`;
-    if (!existsSync(table)) continue;
-    for (const line of readFileSync(table, "utf8").trim().split("\n").slice(1)) {
-      const [key, id] = line.trim().split(/\s+/);
-      found.add(`System V ${kind} key ${key} id ${id}`);
-    }
-  }
+  const found = ipcObjects();
   for (const n of readdirSync(tmpdir())) {
     if (n.startsWith("shmkit-test-")) found.add(path.join(tmpdir(), n));
   }

@@ -6,11 +6,14 @@
  * @module
  */
 import { spawn } from "node:child_process";
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import process from "node:process";
 import { fileURLToPath } from "node:url";
+import { ipcObjects } from "../scripts/ipc_objects.mjs";
+
+export { ipcObjects };
 
 export const ROOT = path.dirname(path.dirname(fileURLToPath(import.meta.url)));
 /** file:// URL of the package entry point, for child scripts to import. */
@@ -153,25 +156,6 @@ export function assertSucceeded(result: ProcessResult, what = "child"): void {
       }\nstdout: ${result.stdout}\nstderr: ${result.stderr}`,
     );
   }
-}
-
-/**
- * What exists now among IPC objects: /dev/shm entries (POSIX objects and
- * named semaphores) and System V segments and queues by kind, key and id.
- * Tests named "…before any system call" compare two of these to show that
- * a refused call created nothing.
- */
-export function ipcObjects(): Set<string> {
-  const found = new Set(readdirSync("/dev/shm").map((n) => `/dev/shm/${n}`));
-  for (const kind of ["shm", "sem", "msg"]) {
-    const table = `/proc/sysvipc/${kind}`;
-    if (!existsSync(table)) continue;
-    for (const line of readFileSync(table, "utf8").trim().split("\n").slice(1)) {
-      const [key, id] = line.trim().split(/\s+/);
-      found.add(`${kind} key ${key} id ${id}`);
-    }
-  }
-  return found;
 }
 
 /** The entries of `after` that `before` did not have. */
