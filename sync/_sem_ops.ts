@@ -343,7 +343,6 @@ export function semWaitAsync(
     // wake-up on so that the unit does not sit while others sleep.
     if (Atomics.load(cells.words, VALUE) > 0) wakeOne(cells, flags);
   };
-  const onRelease = access.onRelease?.bind(access);
   return waitLoop({
     what: access.what,
     owner,
@@ -366,10 +365,6 @@ export function semWaitAsync(
       return { word: cells.pointer, expected: 0 };
     },
     abandon: giveUp,
-    watch: onRelease === undefined ? undefined : (end) =>
-      onRelease((error) => {
-        giveUp();
-        end(error);
-      }),
+    watch: access.onRelease === undefined ? undefined : (end) => access.onRelease!(end),
   }, options);
 }

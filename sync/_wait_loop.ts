@@ -39,7 +39,11 @@ export interface Waiting<T> {
    * timeout. Returns `{ value }` when done.
    */
   poll(sliceEnded: boolean): { value: T } | Sleep;
-  /** Called once when the wait ends without a value (timeout, abort, error). */
+  /**
+   * Called once when the wait ends without a value (timeout, abort, error):
+   * withdraws what `poll` registered in shared words. When `watch` ends the
+   * wait, it runs at once, while the memory is still mapped.
+   */
   abandon(): void;
   /**
    * Arms a way to end the wait from outside, as an abort does (its sleep is
@@ -56,48 +60,49 @@ const ABORT_GRACE_MS = 50;
 /** Runs `waiting` until it yields a value, times out or is aborted. */
 export async function waitLoop<T>(waiting: Waiting<T>, options: CheckedWait): Promise<T> {
   const { timeout, signal } = options;
-  const deadline = timeout === Infinity ? Infinity : monotonicMs() + timeout;
   if (signal?.aborted) throw abortError(signal, waiting.what);
+  const deadline = timeout === Infinity ? Infinity : monotonicMs() + timeout;
 
   let current: PendingWait | null = null;
-  let stopped: Promise<never> | undefined;
+  // Set once, by an abort or `watch`: the loop checks it after every sleep,
+  // so nothing is polled or slept on once the wait was ended from outside.
+  let failure: Error | undefined;
+  // Ends the loop's await of the current sleep early.
+  let wake: (() => void) | undefined;
+  let grace: ReturnType<typeof setTimeout> | undefined;
+  let abandoned = false;
+  const abandon = () => {
+    if (abandoned) return;
+    abandoned = true;
+    waiting.abandon();
+  };
+  const stop = (error: Error) => {
+    if (failure !== undefined) return;
+    failure = error;
+    if (current !== null && current.cancel()) {
+      // The sleeper was woken: let it return first, so that no call of this
+      // wait is in flight once the caller sees the error (Deno.test's op
+      // sanitizer checks exactly that). Capped, in case the wake-up came
+      // before the sleeper reached the kernel.
+      grace = setTimeout(() => wake?.(), ABORT_GRACE_MS);
+    } else {
+      wake?.(); // its sleeper serves other waits too: do not wait for it
+    }
+  };
   let disarm: (() => void) | undefined;
-  // Ends the wait from outside (the signal, or `watch`), once. Armed only
-  // before the first sleep: a wait that succeeds at once costs nothing more.
-  const arm = (): Promise<never> => {
-    let stop!: (error: Error) => void;
-    const ending = new Promise<never>((_, reject) => {
-      let ended = false;
-      stop = (error) => {
-        if (ended) return;
-        ended = true;
-        const sleeping = current;
-        if (sleeping === null || !sleeping.cancel()) {
-          reject(error);
-          return;
-        }
-        // The sleeper was woken: let it return before rejecting, so that no
-        // call of this wait is still in flight once the caller sees the
-        // error (Deno.test's op sanitizer checks exactly that). Capped, in
-        // case the wake-up came before the sleeper reached the kernel.
-        let timer: ReturnType<typeof setTimeout> | undefined;
-        const cap = new Promise<void>((resolve) => (timer = setTimeout(resolve, ABORT_GRACE_MS)));
-        const finish = () => {
-          clearTimeout(timer);
-          reject(error);
-        };
-        Promise.race([sleeping.done, cap]).then(finish, finish);
-      };
-    });
-    ending.catch(() => {});
+  // Armed only before the first sleep: a wait that succeeds at once costs
+  // nothing more.
+  const arm = () => {
     const onAbort = signal === undefined ? undefined : () => stop(abortError(signal, waiting.what));
     if (onAbort !== undefined) signal!.addEventListener("abort", onAbort, { once: true });
-    const unwatch = waiting.watch?.(stop);
+    const unwatch = waiting.watch?.((error) => {
+      abandon();
+      stop(error);
+    });
     disarm = () => {
       if (onAbort !== undefined) signal!.removeEventListener("abort", onAbort);
       unwatch?.();
     };
-    return ending;
   };
   try {
     // A zero timeout tries once, and that try looks as hard as one after a
@@ -109,14 +114,20 @@ export async function waitLoop<T>(waiting: Waiting<T>, options: CheckedWait): Pr
       const now = monotonicMs();
       if (now >= deadline) throw timeoutError(waiting.what, timeout);
       const until = Math.min(deadline, now + waiting.sliceMs);
-      stopped ??= arm();
-      current = futexWaitAsync(step.word, step.expected, until);
-      await Promise.race([current.done, stopped]);
+      if (disarm === undefined) arm();
+      const sleeping = current = futexWaitAsync(step.word, step.expected, until);
+      await new Promise<void>((resolve, reject) => {
+        wake = resolve;
+        sleeping.done.then(() => resolve(), reject);
+      });
+      clearTimeout(grace);
+      wake = undefined;
       current = null;
+      if (failure !== undefined) throw failure;
       sliceEnded = monotonicMs() >= until;
     }
   } catch (error) {
-    waiting.abandon();
+    abandon();
     throw error;
   } finally {
     disarm?.();

@@ -634,20 +634,10 @@ export class Mutex {
       what: this.#place.what,
       owner: this,
       sliceMs: LIVENESS_MS,
-      // A close ends the kernel wait at once; the calls behind it in line
-      // then find the region closed when they move up. The memory is still
-      // mapped here: pass on a wake-up this call may have taken (as abandon
-      // does, which runs too late for that once the region is gone).
-      watch: (end) =>
-        this.#place.onRelease((error) => {
-          try {
-            if (attempt.waited && Atomics.load(this.#place.words(), 0) === 0) {
-              futexWake(this.#place.pointer, 1);
-            }
-          } finally {
-            end(error);
-          }
-        }),
+      // A close ends the kernel wait at once (abandon runs then, while the
+      // word is still mapped); the calls behind it in line find the region
+      // closed when they move up.
+      watch: (end) => this.#place.onRelease(end),
       poll: (sliceEnded) => {
         attempt.sliceEnded = sliceEnded;
         const step = this.#step(attempt, true);
@@ -669,7 +659,7 @@ export class Mutex {
       abandon: () => {
         // An unlock may have woken this waiter just before it gave up: if
         // the lock is free, pass the wake-up on to another sleeper.
-        if (!attempt.waited || this.#place.region.closed) return;
+        if (!attempt.waited || this.#place.region.closed) return; // gone: nothing to pass on
         if (Atomics.load(this.#place.words(), 0) === 0) futexWake(this.#place.pointer, 1);
       },
     }, { timeout: turn.remaining(), signal: turn.signal }).then(

@@ -17,7 +17,7 @@ import {
   scratchPath,
   uniqueName,
 } from "./_helpers.ts";
-import { delay, otherRuntime, unlinkIfThere } from "./_sync_helpers.ts";
+import { delay, otherRuntime, unlinkIfThere, withRegion } from "./_sync_helpers.ts";
 
 for (const runtime of RUNTIMES) {
   test(`${runtime}: a dropped, unclosed object's name survives garbage collection`, async () => {
@@ -185,3 +185,51 @@ for (const runtime of RUNTIMES) {
     assert.ok(shared <= 4 && shared * 2 < separate, `10 waits on one word added ${shared} threads`);
   });
 }
+
+// The loop behind every async wait, driven directly: once an abort (or a
+// region's release) ends a wait, it must not poll again or start another
+// sleep. It did: the loop resumed on the woken sleep before the rejection
+// and polled once more, which could take a unit for an aborted wait or leave
+// a fresh sleep in flight for a whole slice after the caller had the error.
+test("waitLoop: an abort or a release ends the wait without another poll or sleep", async () => {
+  const { waitLoop } = await import("../sync/_wait_loop.ts");
+  await withRegion("wait-loop-stop", async (shm) => {
+    const word = shm.unsafePointer(0);
+    for (const how of ["abort", "release"] as const) {
+      let polls = 0;
+      let abandons = 0;
+      let abandonedInHook = false;
+      let release: ((error: Error) => void) | undefined;
+      const controller = new AbortController();
+      const ended = waitLoop({
+        what: "the test word",
+        owner: shm,
+        sliceMs: 10_000,
+        poll: () => {
+          polls += 1;
+          return { word, expected: 0 };
+        },
+        abandon: () => {
+          abandons += 1;
+        },
+        watch: (end) => {
+          release = end;
+          return () => {};
+        },
+      }, { timeout: Infinity, signal: controller.signal }).then(
+        () => "fulfilled",
+        (error: Error) => error.name,
+      );
+      await delay(50); // asleep off the thread
+      if (how === "abort") controller.abort();
+      else {
+        release!(new ClosedError("the test word"));
+        abandonedInHook = abandons === 1; // while the memory is still there
+      }
+      assert.equal(await ended, how === "abort" ? "AbortError" : "ClosedError");
+      assert.equal(polls, 1, `${how}: polled again after the wait was ended`);
+      assert.equal(abandons, 1, how);
+      if (how === "release") assert.ok(abandonedInHook, "abandon runs inside the release hook");
+    }
+  });
+});
