@@ -27,7 +27,13 @@
  *
  * @module
  */
-import { backend, type CheckedWait, platform, type UnsafePointer } from "../ffi/internal.ts";
+import {
+  backend,
+  type CheckedWait,
+  platform,
+  timeoutError,
+  type UnsafePointer,
+} from "../ffi/internal.ts";
 import { CorruptedError, ErrnoError } from "../ffi/errors.ts";
 import { futexWait, futexWake } from "./_futex.ts";
 import { monotonicMs } from "./_time.ts";
@@ -264,11 +270,10 @@ export function semWait(access: SemaphoreAccess): void {
  * monotonic clock (sem_trywait, then a timed wait).
  */
 export function semTryWait(access: SemaphoreAccess, timeoutMs: number): boolean {
-  if (timeoutMs === 0) {
-    const { words } = access.cells();
-    check(access, words);
-    return take(access, words);
-  }
+  const { words } = access.cells();
+  check(access, words);
+  if (take(access, words)) return true;
+  if (timeoutMs === 0) return false;
   return waitUntil(access, timeoutMs === Infinity ? Infinity : monotonicMs() + timeoutMs);
 }
 
@@ -318,6 +323,15 @@ export function semWaitAsync(
   options: CheckedWait,
   owner: object,
 ): Promise<void> {
+  // A unit free now is taken without building the wait; a zero timeout ends
+  // here too, without registering as a waiter. An aborted signal takes
+  // nothing: the loop rejects it first.
+  if (!options.signal?.aborted) {
+    const { words } = access.cells();
+    check(access, words);
+    if (take(access, words)) return Promise.resolve();
+    if (options.timeout === 0) return Promise.reject(timeoutError(access.what, 0));
+  }
   let registered = false;
   const withdraw = () => {
     if (!registered) return;

@@ -61,7 +61,7 @@ const ABORT_GRACE_MS = 50;
 export async function waitLoop<T>(waiting: Waiting<T>, options: CheckedWait): Promise<T> {
   const { timeout, signal } = options;
   if (signal?.aborted) throw abortError(signal, waiting.what);
-  const deadline = timeout === Infinity ? Infinity : monotonicMs() + timeout;
+  let deadline: number | undefined; // the clock is read only once a poll failed
 
   let current: PendingWait | null = null;
   // Set once, by an abort or `watch`: the loop checks it after every sleep,
@@ -112,6 +112,7 @@ export async function waitLoop<T>(waiting: Waiting<T>, options: CheckedWait): Pr
       const step = waiting.poll(sliceEnded);
       if ("value" in step) return step.value;
       const now = monotonicMs();
+      deadline ??= now + timeout;
       if (now >= deadline) throw timeoutError(waiting.what, timeout);
       const until = Math.min(deadline, now + waiting.sliceMs);
       if (disarm === undefined) arm();

@@ -6,9 +6,9 @@
  */
 import type { WaitOptions } from "../ffi/wait_options.ts";
 import type { SharedRegion } from "../ffi/region.ts";
-import { checkWaitOptions, validateInteger } from "../ffi/internal.ts";
+import { checkWaitOptions, validateInteger, validateTimeout } from "../ffi/internal.ts";
 import { futexWait, futexWake, WAKE_ALL } from "./_futex.ts";
-import { checkTimeoutMs, checkWritable } from "./_options.ts";
+import { checkWritable } from "./_options.ts";
 import { Place } from "./_place.ts";
 import { monotonicMs } from "./_time.ts";
 import { waitLoop } from "./_wait_loop.ts";
@@ -242,12 +242,13 @@ export class Flag {
    */
   waitFor(value: number, timeoutMs: number = Infinity): boolean {
     validateInteger(value, "value", INT32_MIN, INT32_MAX);
-    checkTimeoutMs(timeoutMs);
-    const deadline = timeoutMs === Infinity ? Infinity : monotonicMs() + timeoutMs;
+    validateTimeout(timeoutMs, "timeoutMs");
+    let deadline: number | undefined; // read the clock only once a look failed
     for (;;) {
       const seen = Atomics.load(this.#place.words(), 0);
       if (seen === value) return true;
       const now = monotonicMs();
+      deadline ??= now + timeoutMs;
       if (now >= deadline) return false;
       futexWait(this.#place.pointer, seen, Math.min(deadline, now + NOTICE_MS));
     }
