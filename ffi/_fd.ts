@@ -101,18 +101,21 @@ export function describeFileType(type: number): string {
   return FILE_TYPES[type] ?? `a file of type 0o${type.toString(8)}`;
 }
 
-/** Maps `size` bytes of `fd`; writable private pages when `copyOnWrite`. */
+/**
+ * Maps `size` bytes of `fd`, always readable and writable: shared pages, or
+ * private ones when `copyOnWrite` (so a stray write to a read-only object
+ * stays in this process instead of faulting).
+ */
 export function mapDescriptor(
   fd: number,
   size: number,
-  access: { writable: boolean; copyOnWrite: boolean },
+  copyOnWrite: boolean,
   action: string,
   path?: string,
 ): bigint {
   const { PROT_READ, PROT_WRITE, MAP_SHARED, MAP_PRIVATE } = platform;
-  const prot = access.writable || access.copyOnWrite ? PROT_READ | PROT_WRITE : PROT_READ;
-  const flags = access.copyOnWrite ? MAP_PRIVATE : MAP_SHARED;
-  const address = libc.mmap(null, BigInt(size), prot, flags, fd, 0n);
+  const flags = copyOnWrite ? MAP_PRIVATE : MAP_SHARED;
+  const address = libc.mmap(null, BigInt(size), PROT_READ | PROT_WRITE, flags, fd, 0n);
   return checkAddress(address, MAP_FAILED, "mmap", action, path);
 }
 

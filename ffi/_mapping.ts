@@ -209,7 +209,8 @@ export class Mapping {
     finalizer.unregister(this.#unregisterToken);
     untrack(this.#entry);
     this.#buffer = null;
-    this.#escaped = isDetached(buffer, this.#byteLength) || !detachBuffer(buffer);
+    // A buffer detached already (transferred away) cannot be detached again.
+    this.#escaped = !detachBuffer(buffer);
     return true;
   }
 

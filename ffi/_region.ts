@@ -20,14 +20,14 @@ const ACCESS: ReadonlySet<unknown> = new Set<RegionAccess>([
  *
  * @throws {TypeError} Naming what is missing.
  */
-export function checkRegion(region: unknown, argument = "region"): asserts region is SharedRegion {
+export function checkRegion(region: unknown): asserts region is SharedRegion {
   if (
     region === null || typeof region !== "object" ||
     typeof (region as SharedRegion).view !== "function" ||
     typeof (region as SharedRegion).unsafePointer !== "function"
   ) {
     throw new TypeError(
-      `${argument} must be a SharedRegion (SharedMemory, SysVSharedMemory or MappedFile), got ${
+      `region must be a SharedRegion (SharedMemory, SysVSharedMemory or MappedFile), got ${
         describe(region)
       }`,
     );
@@ -35,18 +35,16 @@ export function checkRegion(region: unknown, argument = "region"): asserts regio
   const { description, access, size } = region as SharedRegion;
   if (typeof description !== "string") {
     throw new TypeError(
-      `${argument}.description must be a string naming the region, got ${describe(description)}`,
+      `region.description must be a string naming the region, got ${describe(description)}`,
     );
   }
   if (!ACCESS.has(access)) {
     throw new TypeError(
-      `${argument}.access must be "read-write", "copy-on-write" or "read-only", got ${
-        describe(access)
-      }`,
+      `region.access must be "read-write", "copy-on-write" or "read-only", got ${describe(access)}`,
     );
   }
   if (typeof size !== "number") {
-    throw new TypeError(`${argument}.size must be a number, got ${describe(size)}`);
+    throw new TypeError(`region.size must be a number, got ${describe(size)}`);
   }
 }
 
@@ -79,7 +77,7 @@ const hooks = new WeakMap<SharedRegion, Set<Hook>>();
 export function onRelease(
   region: SharedRegion,
   callback: (release: Release) => void,
-  byteEnd = Infinity,
+  byteEnd: number,
 ): () => void {
   let registered = hooks.get(region);
   if (registered === undefined) hooks.set(region, registered = new Set());

@@ -13,7 +13,7 @@ import { runReleaseHooks } from "./_region.ts";
 // protected members, so the internal Mapping type stays out of the public API.
 let friend: {
   current(region: MappedRegion): Mapping;
-  replace(region: MappedRegion, next: Mapping): Mapping;
+  replace(region: MappedRegion, next: Mapping): void;
   retire(region: MappedRegion): Mapping | null;
 };
 
@@ -22,9 +22,9 @@ export function currentMapping(region: MappedRegion): Mapping {
   return friend.current(region);
 }
 
-/** Installs a new mapping (after a resize), detaching the old one's views; returns the old. */
-export function replaceMapping(region: MappedRegion, next: Mapping): Mapping {
-  return friend.replace(region, next);
+/** Installs a new mapping (after a resize), detaching the old one's views. */
+export function replaceMapping(region: MappedRegion, next: Mapping): void {
+  friend.replace(region, next);
 }
 
 /**
@@ -78,13 +78,12 @@ export abstract class MappedRegion implements SharedRegion, Disposable {
         runReleaseHooks(region, next.byteLength);
         old.retire();
         region.#mapping = next;
-        return old;
       },
       retire(region) {
-        if (region.#mapping === null) return null;
-        runReleaseHooks(region);
         const mapping = region.#mapping;
-        if (mapping === null || !mapping.retire()) return null;
+        if (mapping === null) return null;
+        runReleaseHooks(region);
+        if (!mapping.retire()) return null;
         region.#mapping = null;
         return mapping;
       },

@@ -78,7 +78,7 @@ function mapObject(name: string, fd: number, size: number, readOnly: boolean): M
   const address = mapDescriptor(
     fd,
     size,
-    { writable: !readOnly, copyOnWrite: readOnly },
+    readOnly,
     `map shared memory "${name}"`,
     name,
   );

@@ -24,9 +24,9 @@ const deadline = new Uint32Array(4);
 /**
  * Sleeps while the word at `word` holds `expected`, until woken or until the
  * monotonic `deadlineMs`. A changed value, a signal and a spurious wake-up
- * all count as "woken": callers re-check the word in every case. `flags` may
- * add FUTEX_PRIVATE_FLAG, for a word only this process uses (a `sem_t` made
- * with `pshared = 0`).
+ * all count as "woken": callers re-check the word in every case. Always on
+ * the shared futex: a private one is keyed to this process, and a wake from
+ * another process could never end it.
  *
  * @throws {ErrnoError} If the kernel refuses the wait (e.g. EFAULT).
  */
@@ -34,14 +34,13 @@ export function futexWait(
   word: UnsafePointer,
   expected: number,
   deadlineMs: number,
-  flags: number = 0,
 ): WaitEnd {
   const forever = deadlineMs === Infinity;
   if (!forever) writeTimespec(deadline, deadlineMs);
   const result = libc.syscall(
     SYS_futex,
     word,
-    FUTEX_WAIT_BITSET | flags,
+    FUTEX_WAIT_BITSET,
     expected,
     forever ? null : deadline,
     null,
@@ -56,8 +55,10 @@ export function futexWait(
 
 /**
  * Wakes up to `count` waiters of the word at `word`, or only those that
- * waited with a bit of `bitset` when one is given. `flags` as for `futexWait`.
- * Returns how many it woke (0 on failure).
+ * waited with a bit of `bitset` when one is given. `flags` may add
+ * FUTEX_PRIVATE_FLAG, to also reach glibc's sleepers on a `sem_t` made with
+ * `pshared = 0`; it is not combined with `bitset` (only shmkit's own
+ * sleepers wait with bits). Returns how many it woke (0 on failure).
  */
 export function futexWake(
   word: UnsafePointer,

@@ -15,7 +15,7 @@
  */
 import type { SharedRegion } from "../ffi/region.ts";
 import { ClosedError } from "../ffi/errors.ts";
-import { checkRegion, describe, validateInteger, validateTimeout } from "../ffi/internal.ts";
+import { checkRegion, describe, validateInteger } from "../ffi/internal.ts";
 
 /**
  * Checks that `byteLength` bytes at `byteOffset`, aligned to `alignment`, fit
@@ -78,10 +78,4 @@ export function checkWritable(
       `Cannot ${action} ${place.what}: the region is read-only (SHM_RDONLY)`,
     );
   }
-}
-
-/** Checks a millisecond timeout of a blocking call (`tryWait(timeoutMs)`). */
-export function checkTimeoutMs(value: unknown, argument = "timeoutMs"): number {
-  validateTimeout(value, argument);
-  return value;
 }

@@ -4,8 +4,7 @@
  * @module
  */
 import type { WaitOptions } from "../ffi/wait_options.ts";
-import { checkWaitOptions } from "../ffi/internal.ts";
-import { checkTimeoutMs } from "./_options.ts";
+import { checkWaitOptions, validateTimeout } from "../ffi/internal.ts";
 import {
   type SemaphoreAccess,
   semPost,
@@ -131,7 +130,7 @@ export abstract class CountingSemaphore {
    * ```
    */
   tryWait(timeoutMs: number = 0): boolean {
-    checkTimeoutMs(timeoutMs);
+    validateTimeout(timeoutMs, "timeoutMs");
     return semTryWait(this.#access, timeoutMs);
   }
 

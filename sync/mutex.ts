@@ -15,6 +15,7 @@ import {
   platform,
   threadIdentity,
   timeoutError,
+  validateTimeout,
   WAITERS,
 } from "../ffi/internal.ts";
 import { ErrnoError } from "../ffi/errors.ts";
@@ -22,7 +23,6 @@ import type { SharedRegion } from "../ffi/region.ts";
 import { futexWait, futexWake } from "./_futex.ts";
 import { futexWaitAsync } from "./_offthread.ts";
 import { anyLine, type Line, lineAt, openLine, Turn } from "./_mutex_queue.ts";
-import { checkTimeoutMs } from "./_options.ts";
 import { Place } from "./_place.ts";
 import { monotonicMs } from "./_time.ts";
 import { waitLoop } from "./_wait_loop.ts";
@@ -515,7 +515,7 @@ export class Mutex {
    * ```
    */
   tryLock(timeoutMs: number = 0): MutexGuard | null {
-    checkTimeoutMs(timeoutMs);
+    validateTimeout(timeoutMs, "timeoutMs");
     const word = this.#place.words();
     if (Atomics.compareExchange(word, 0, 0, this.#me) === 0) return this.#grant(false);
     if (timeoutMs === 0) {
