@@ -234,14 +234,16 @@ export class MappedFile extends MappedRegion {
           );
         }
         reserve(fd, size, `extend "${path}" to ${size} bytes`, path);
+      } else if (!readOnly && !isPrivate) {
+        // Shared writes to a hole allocate at the first touch: SIGBUS when
+        // the file system is full. Private and read-only mappings never do;
+        // reserve() above leaves no hole.
+        reserveHoles(fd, size, `reserve "${path}"`, path);
       }
-      // Shared writes to a hole allocate at the first touch: SIGBUS when the
-      // file system is full. Private and read-only mappings never do.
-      if (!readOnly && !isPrivate) reserveHoles(fd, size, `reserve "${path}"`, path);
       const address = mapDescriptor(
         fd,
         size,
-        { writable: !readOnly && !isPrivate, copyOnWrite: readOnly || isPrivate },
+        readOnly || isPrivate,
         `map "${path}"`,
         path,
       );

@@ -638,7 +638,8 @@ export class MessageQueue implements Disposable {
   receive(options?: MessageReceiveOptions): Message | null {
     const { type, maxBytes, truncate } = MessageQueue.#receiveOptions(options);
     validateBoolean(options?.wait, "options.wait");
-    return this.#receive(type, maxBytes, truncate, options?.wait ?? true);
+    const buffer = new Uint8Array(TYPE_BYTES + maxBytes);
+    return this.#receive(buffer, type, truncate, options?.wait ?? true);
   }
 
   /**
@@ -674,8 +675,10 @@ export class MessageQueue implements Disposable {
    */
   async receiveAsync(options?: MessageReceiveAsyncOptions): Promise<Message> {
     const { type, maxBytes, truncate } = MessageQueue.#receiveOptions(options);
+    // One buffer for every try of this call: a wait polls up to ~400 times a second.
+    const buffer = new Uint8Array(TYPE_BYTES + maxBytes);
     return await this.#poll(
-      () => this.#receive(type, maxBytes, truncate, false) ?? undefined,
+      () => this.#receive(buffer, type, truncate, false) ?? undefined,
       checkWaitOptions(options),
     );
   }
@@ -794,9 +797,10 @@ export class MessageQueue implements Disposable {
     }
   }
 
-  #receive(type: number, maxBytes: number, truncate: boolean, wait: boolean): Message | null {
+  // `buffer` holds the type and up to `buffer.length - TYPE_BYTES` bytes.
+  #receive(buffer: Uint8Array, type: number, truncate: boolean, wait: boolean): Message | null {
     if (this.#closed) throw new ClosedError(this.#what);
-    const buffer = new Uint8Array(TYPE_BYTES + maxBytes);
+    const maxBytes = buffer.length - TYPE_BYTES;
     const flags = (wait ? 0 : platform.IPC_NOWAIT) | (truncate ? platform.MSG_NOERROR : 0);
     for (;;) {
       const got = libc.msgrcv(this.#id, buffer, BigInt(maxBytes), BigInt(type), flags);

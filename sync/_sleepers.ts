@@ -179,15 +179,22 @@ export class Sleepers {
   #timeQueue(): void {
     clearTimeout(this.#queueTimer);
     this.#queueTimer = undefined;
-    const earliest = Math.min(...this.#queue.map((wait) => wait.deadlineMs));
+    // A loop, not Math.min(...): thousands of queued waits would pass the
+    // engine's argument limit.
+    let earliest = Infinity;
+    for (const wait of this.#queue) earliest = Math.min(earliest, wait.deadlineMs);
     if (earliest === Infinity) return;
     this.#queueTimer = setTimeout(() => {
       this.#queueTimer = undefined;
       const now = monotonicMs();
-      for (const wait of this.#queue.filter((wait) => wait.deadlineMs <= now)) {
-        this.#queue.splice(this.#queue.indexOf(wait), 1);
-        settle(wait);
+      const due: Wait[] = [];
+      let kept = 0;
+      for (const wait of this.#queue) {
+        if (wait.deadlineMs <= now) due.push(wait);
+        else this.#queue[kept++] = wait;
       }
+      this.#queue.length = kept;
+      for (const wait of due) settle(wait);
       this.#timeQueue();
     }, timerDelay(earliest - monotonicMs()));
   }
