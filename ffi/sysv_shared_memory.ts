@@ -5,7 +5,7 @@
  */
 import { backend, errno, libc, platform } from "./_libc.ts";
 import { ErrnoError } from "./errors.ts";
-import { check, checkAddress, fail, MAP_FAILED } from "./_check.ts";
+import { check, fail, MAP_FAILED } from "./_check.ts";
 import { nullOnErrno, openOrCreate } from "./_open_or_create.ts";
 import { Mapping } from "./_mapping.ts";
 import { MappedRegion, retireMapping } from "./mapped_region.ts";
@@ -94,60 +94,93 @@ export interface SysVStat {
   cgid: number;
 }
 
-function statSegment(id: number, what: string): SysVStat {
+/** IPC_STAT once: the public status, and whether IPC_RMID marked it (SHM_DEST). */
+function readSegment(id: number, what: string): { stat: SysVStat; removing: boolean } {
   const out = new Uint8Array(platform.SHMID_DS_SIZE);
   check(libc.shmctl(id, platform.IPC_STAT, out), "shmctl", `read the status of ${what}`, what);
   const v = new DataView(out.buffer);
   return {
-    ...readIpcPerm(v),
-    size: Number(v.getBigUint64(platform.SHM_SEGSZ, true)),
-    attachCount: Number(v.getBigUint64(platform.SHM_NATTCH, true)),
-    creatorPid: v.getInt32(platform.SHM_CPID, true),
-    lastPid: v.getInt32(platform.SHM_LPID, true),
-    attachTime: readTime(v, platform.SHM_ATIME),
-    detachTime: readTime(v, platform.SHM_DTIME),
-    changeTime: readTime(v, platform.SHM_CTIME) ?? new Date(0),
+    stat: {
+      ...readIpcPerm(v),
+      size: Number(v.getBigUint64(platform.SHM_SEGSZ, true)),
+      attachCount: Number(v.getBigUint64(platform.SHM_NATTCH, true)),
+      creatorPid: v.getInt32(platform.SHM_CPID, true),
+      lastPid: v.getInt32(platform.SHM_LPID, true),
+      attachTime: readTime(v, platform.SHM_ATIME),
+      detachTime: readTime(v, platform.SHM_DTIME),
+      changeTime: readTime(v, platform.SHM_CTIME) ?? new Date(0),
+    },
+    removing: (v.getUint16(platform.IPC_PERM_MODE, true) & platform.SHM_DEST) !== 0,
   };
 }
 
-/**
- * True if the segment is marked for removal (IPC_RMID while attached: the
- * SHM_DEST bit of its mode), or already gone. Linux still lets a process
- * attach such a segment by the id shmget gave just before, but its key now
- * names nothing, and the next openOrCreate makes a new one: joining it
- * would split the processes.
- */
-function markedForRemoval(id: number): boolean {
-  const out = new Uint8Array(platform.SHMID_DS_SIZE);
-  if (libc.shmctl(id, platform.IPC_STAT, out) !== 0) return true;
-  const mode = new DataView(out.buffer).getUint16(platform.IPC_PERM_MODE, true);
-  return (mode & platform.SHM_DEST) !== 0;
+/** A segment attached by `attachSegment`, with its status read after the attach. */
+interface Attached {
+  readonly mapping: Mapping;
+  readonly stat: SysVStat;
 }
 
-function attachSegment(id: number, size: number, readOnly: boolean, what: string): Mapping {
-  const address = checkAddress(
-    libc.shmat(id, null, readOnly ? platform.SHM_RDONLY : 0),
-    MAP_FAILED,
-    "shmat",
-    `attach ${what}`,
-    what,
-  );
+/**
+ * Attaches segment `id` (shmat), then reads its status once: its size, its
+ * key, and whether it is marked for removal. In an open-or-create race
+ * (`race`), a segment removed since shmget named it gives null, so that the
+ * loop goes round again: gone before the attach (EINVAL, EIDRM), or, for
+ * one this call did not create, marked for removal. Linux still attaches a
+ * marked one by the id shmget gave just before, but its key names nothing
+ * any more and the next openOrCreate makes a new one. One this call created
+ * and another removed since is like one removed just after this returns:
+ * the caller's to keep.
+ */
+function attachSegment(id: number, readOnly: boolean, what: string): Attached;
+function attachSegment(
+  id: number,
+  readOnly: boolean,
+  what: string,
+  race: "created" | "joined",
+): Attached | null;
+function attachSegment(
+  id: number,
+  readOnly: boolean,
+  what: string,
+  race?: "created" | "joined",
+): Attached | null {
+  const { SHM_RDONLY, EINVAL, EIDRM } = platform;
+  const address = libc.shmat(id, null, readOnly ? SHM_RDONLY : 0);
+  if (address === MAP_FAILED) {
+    if (race !== undefined) return nullOnErrno([EINVAL, EIDRM], "shmat", `attach ${what}`, what);
+    fail("shmat", `attach ${what}`, what);
+  }
+  const pointer = backend.pointer(address);
+  let stat: SysVStat;
+  try {
+    const status = readSegment(id, what);
+    stat = status.stat;
+    if (race === "joined" && status.removing) {
+      libc.shmdt(pointer);
+      return null;
+    }
+  } catch (error) {
+    libc.shmdt(pointer);
+    throw error;
+  }
+  const size = stat.size;
   // A segment's pages are allocated at the first touch, and one that cannot
   // be backed (SHM_HUGETLB | SHM_NORESERVE with no huge pages free) raises
   // SIGBUS there. Faulting them in now turns that into an error at attach.
   // Kernels before 5.14 answer EINVAL: they keep the old behaviour.
-  const { MADV_POPULATE_READ, MADV_POPULATE_WRITE, EINVAL } = platform;
+  const { MADV_POPULATE_READ, MADV_POPULATE_WRITE } = platform;
   const advice = readOnly ? MADV_POPULATE_READ : MADV_POPULATE_WRITE;
-  if (libc.madvise(backend.pointer(address), BigInt(size), advice) !== 0) {
+  if (libc.madvise(pointer, BigInt(size), advice) !== 0) {
     const code = errno();
     if (code !== EINVAL) {
-      libc.shmdt(backend.pointer(address));
+      libc.shmdt(pointer);
       throw new ErrnoError(code, "madvise", `allocate the pages of ${what}`, what);
     }
   }
-  return new Mapping(address, size, what, () => {
-    check(libc.shmdt(backend.pointer(address)), "shmdt", `detach ${what}`, what);
+  const mapping = new Mapping(address, size, what, () => {
+    check(libc.shmdt(pointer), "shmdt", `detach ${what}`, what);
   });
+  return { mapping, stat };
 }
 
 /**
@@ -195,9 +228,16 @@ export class SysVSharedMemory extends MappedRegion {
   readonly #created: boolean;
   readonly #what: string;
 
-  private constructor(id: number, key: number, readOnly: boolean, created: boolean, what: string) {
-    const size = statSegment(id, what).size;
-    super(attachSegment(id, size, readOnly, what), what);
+  private constructor(
+    attached: Attached,
+    id: number,
+    key: number,
+    readOnly: boolean,
+    created: boolean,
+    what: string,
+  ) {
+    const size = attached.stat.size;
+    super(attached.mapping, what);
     this.#id = id;
     this.#key = key;
     this.#readOnly = readOnly;
@@ -243,7 +283,7 @@ export class SysVSharedMemory extends MappedRegion {
       what,
     );
     try {
-      return new SysVSharedMemory(id, cKey, false, true, what);
+      return new SysVSharedMemory(attachSegment(id, false, what), id, cKey, false, true, what);
     } catch (error) {
       libc.shmctl(id, platform.IPC_RMID, null);
       throw error;
@@ -300,13 +340,13 @@ export class SysVSharedMemory extends MappedRegion {
         tryCreate() {
           const id = libc.shmget(cKey, BigInt(size), IPC_CREAT | IPC_EXCL | mode);
           if (id < 0) return nullOnErrno([EEXIST], "shmget", `create ${what}`, what);
-          return SysVSharedMemory.#attachUnlessRemoved(id, cKey, true, what);
+          return SysVSharedMemory.#attachInRace(id, cKey, true, what);
         },
         tryOpen() {
           // The size asked, as before: a smaller segment is EINVAL, not joined.
           const id = libc.shmget(cKey, BigInt(size), mode);
           if (id < 0) return nullOnErrno([ENOENT, EIDRM], "shmget", `open ${what}`, what);
-          return SysVSharedMemory.#attachUnlessRemoved(id, cKey, false, what);
+          return SysVSharedMemory.#attachInRace(id, cKey, false, what);
         },
       },
       "shmget",
@@ -315,34 +355,23 @@ export class SysVSharedMemory extends MappedRegion {
     ).handle;
   }
 
-  // Attaches a segment shmget just named. Between the two calls another
-  // process may have removed it (IPC_RMID), and one nobody has attached goes
-  // at once: IPC_STAT or shmat then fail with EINVAL or EIDRM. One still
-  // attached elsewhere can be attached, but is marked for removal (SHM_DEST).
-  // Either way this returns null so that openOrCreate goes round again. A segment this call
-  // created is removed again on any other failure.
-  static #attachUnlessRemoved(
+  // Attaches a segment shmget just named, in an open-or-create race: null
+  // when it was removed meanwhile (see attachSegment). A segment this call
+  // created is removed again on any failure.
+  static #attachInRace(
     id: number,
     key: number,
     created: boolean,
     what: string,
   ): SysVSharedMemory | null {
+    let attached: Attached | null;
     try {
-      const segment = new SysVSharedMemory(id, key, false, created, what);
-      // One this call created and another process removed since is like one
-      // removed just after this call returns: it is this caller's to keep.
-      if (created || !markedForRemoval(id)) return segment;
-      segment.detach();
-      return null;
+      attached = attachSegment(id, false, what, created ? "created" : "joined");
     } catch (error) {
-      const { EINVAL, EIDRM } = platform;
-      if (
-        error instanceof ErrnoError && (error.syscall === "shmctl" || error.syscall === "shmat") &&
-        (error.errno === EINVAL || error.errno === EIDRM)
-      ) return null;
       if (created) libc.shmctl(id, platform.IPC_RMID, null);
       throw error;
     }
+    return attached === null ? null : new SysVSharedMemory(attached, id, key, false, created, what);
   }
 
   /**
@@ -370,7 +399,14 @@ export class SysVSharedMemory extends MappedRegion {
     const cKey = key | 0;
     const what = describeKey("System V segment", cKey);
     const id = check(libc.shmget(cKey, 0n, 0), "shmget", `open ${what}`, what);
-    return new SysVSharedMemory(id, cKey, readOnly, false, what);
+    return new SysVSharedMemory(
+      attachSegment(id, readOnly, what),
+      id,
+      cKey,
+      readOnly,
+      false,
+      what,
+    );
   }
 
   /**
@@ -390,8 +426,8 @@ export class SysVSharedMemory extends MappedRegion {
     validateInteger(id, "id", 0, 0x7fff_ffff);
     const readOnly = SysVSharedMemory.#readOnlyOption(options);
     const what = `System V segment id ${id}`;
-    const key = statSegment(id, what).key;
-    return new SysVSharedMemory(id, key, readOnly, false, what);
+    const attached = attachSegment(id, readOnly, what);
+    return new SysVSharedMemory(attached, id, attached.stat.key, readOnly, false, what);
   }
 
   static #readOnlyOption(options: SysVOpenOptions | undefined): boolean {
@@ -442,7 +478,7 @@ export class SysVSharedMemory extends MappedRegion {
    * ```
    */
   stat(): SysVStat {
-    return statSegment(this.#id, this.#what);
+    return readSegment(this.#id, this.#what).stat;
   }
 
   /**
