@@ -57,11 +57,19 @@ export interface Waiting<T> {
 /** The longest an abort waits for its woken sleeper to return. */
 const ABORT_GRACE_MS = 50;
 
-/** Runs `waiting` until it yields a value, times out or is aborted. */
-export async function waitLoop<T>(waiting: Waiting<T>, options: CheckedWait): Promise<T> {
+/**
+ * Runs `waiting` until it yields a value, times out or is aborted. The
+ * deadline is `timeout` after the first failed poll, unless the caller
+ * counted it from earlier (`deadline`, monotonic ms: a lockAsync call that
+ * waited in line first); `timeout` is what a TimeoutError reports.
+ */
+export async function waitLoop<T>(
+  waiting: Waiting<T>,
+  options: CheckedWait & { readonly deadline?: number },
+): Promise<T> {
   const { timeout, signal } = options;
   if (signal?.aborted) throw abortError(signal, waiting.what);
-  let deadline: number | undefined; // the clock is read only once a poll failed
+  let deadline = options.deadline; // else the clock is read only once a poll failed
 
   let current: PendingWait | null = null;
   // Set once, by an abort or `watch`: the loop checks it after every sleep,

@@ -662,16 +662,13 @@ export class Mutex {
         if (!attempt.waited || this.#place.region.closed) return; // gone: nothing to pass on
         if (Atomics.load(this.#place.words(), 0) === 0) futexWake(this.#place.pointer, 1);
       },
-    }, { timeout: turn.remaining(), signal: turn.signal }).then(
+    }, { timeout: turn.timeout, signal: turn.signal, deadline: turn.deadline }).then(
       (guard) => {
         if (guard !== null) turn.resolve(guard);
       },
       (error) => {
         if (line.contender === turn) line.contender = null;
-        // The loop counted from when this call reached the front.
-        const timedOut = error instanceof DOMException && error.name === "TimeoutError" &&
-          error !== turn.signal?.reason;
-        turn.reject(timedOut ? timeoutError(this.#place.what, turn.timeout) : error);
+        turn.reject(error);
         Mutex.#serve(line);
       },
     );
