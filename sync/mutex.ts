@@ -606,7 +606,7 @@ export class Mutex {
         return Promise.resolve(this.#grant(step === "ownerDied"));
       }
       if (timeout === 0) throw timeoutError(this.#place.what, timeout);
-      const opened = openLine(this.#address(), (l) => Mutex.#check(l), LIVENESS_MS);
+      const opened = openLine(this.#address(), Mutex.#checkLine, LIVENESS_MS);
       if (step === "mine") return this.#enter(checked, (turn) => opened.add(turn));
       return this.#enter(checked, (turn) => this.#contend(opened, turn, false));
     } catch (error) {
@@ -683,18 +683,10 @@ export class Mutex {
   static #serve(line: Line, waited = true): void {
     if (line.makingWay) return;
     while (line.contender === null) {
-      const turn = line.first;
+      const turn = Mutex.#front(line);
       if (turn === undefined) return;
       const mutex = turn.mutex;
-      let word: Int32Array;
-      try {
-        word = mutex.#place.words();
-      } catch (error) {
-        line.drop(turn, error);
-        continue;
-      }
-      if (Mutex.#moved(line, turn)) continue;
-      if ((Atomics.load(word, 0) & ID_MASK) === mutex.#me) return;
+      if ((Atomics.load(mutex.#place.words(), 0) & ID_MASK) === mutex.#me) return;
       line.next();
       mutex.#contend(line, turn, waited);
     }
@@ -737,20 +729,31 @@ export class Mutex {
   }
 
   /**
-   * Moves the first call of `line` to the line of its word's address now,
-   * if that is no longer `line.address`: its region was resized, and the
+   * The first call of `line` that is still for its word: calls whose region
+   * was closed leave with the ClosedError, and calls whose region was
+   * resized since (the word moved) go to the line of the new address. The
    * old address may already hold another mapping's word, whose unlock must
-   * not hand this call a lock it does not have. True if it moved.
+   * not hand such a call a lock it does not have.
    */
-  static #moved(line: Line, turn: Turn): boolean {
-    const address = turn.mutex.#address();
-    if (address === line.address) return false;
-    line.next();
-    const moved = openLine(address, (l) => Mutex.#check(l), LIVENESS_MS);
-    moved.add(turn);
-    Mutex.#serve(moved);
-    return true;
+  static #front(line: Line): Turn | undefined {
+    for (let turn = line.first; turn !== undefined; turn = line.first) {
+      let address: bigint;
+      try {
+        address = turn.mutex.#address();
+      } catch (error) {
+        line.drop(turn, error);
+        continue;
+      }
+      if (address === line.address) return turn;
+      line.next();
+      const moved = openLine(address, Mutex.#checkLine, LIVENESS_MS);
+      moved.add(turn);
+      Mutex.#serve(moved);
+    }
+    return undefined;
   }
+
+  static readonly #checkLine = (line: Line): void => Mutex.#check(line);
 
   /**
    * Runs every slice while calls wait in `line`: a region closed under them
@@ -833,15 +836,8 @@ export class Mutex {
       // millisecond to arm), which finds the word free, or a stale bit.
       return Mutex.#makeWay(line, this, woken !== 0 ? LIVENESS_MS : MAKE_WAY_MS);
     }
-    for (let turn = line.first; turn !== undefined; turn = line.first) {
-      try {
-        // A call over a region closed since is no longer for this word.
-        turn.mutex.#place.words();
-      } catch (error) {
-        line.drop(turn, error);
-        continue;
-      }
-      if (Mutex.#moved(line, turn)) continue;
+    const turn = Mutex.#front(line);
+    if (turn !== undefined) {
       line.next();
       line.handOvers = others ? line.handOvers + 1 : 0;
       turn.resolve(turn.mutex.#grant(false));
