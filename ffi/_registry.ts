@@ -41,10 +41,10 @@
  * @module
  */
 import { setInterval } from "node:timers";
-import { backend, errno, libc, platform } from "./_libc.ts";
+import { backend, libc, platform } from "./_libc.ts";
 import { cString } from "./_validate.ts";
 import { mapAnonymous } from "./_fd.ts";
-import { holderAlive, holderTid, threadIdentity } from "./_thread.ts";
+import { holderAlive, holderGone, threadIdentity } from "./_thread.ts";
 
 /**
  * Swaps `byteLength` bytes at `address` for private, unreserved zero pages in
@@ -188,11 +188,6 @@ function release(registry: Registry, slot: number): void {
   }
 }
 
-/** Whether the thread named by `identity` certainly ended (quick: its id is gone). */
-function gone(identity: number): boolean {
-  return libc.kill(holderTid(identity), 0) !== 0 && errno() === platform.ESRCH;
-}
-
 /**
  * Releases what threads that ended left listed. `thorough` also compares
  * start times, so that an id reused by a new thread does not hide an end.
@@ -209,10 +204,10 @@ export function sweep(thorough = false): void {
     const owner = Atomics.load(words, base + S_OWNER);
     if (owner === 0 || owner === CLAIMED || owner === me) continue;
     // An entry still being written has kind 0; its owner finishes it.
-    if (Atomics.load(words, base + S_KIND) === 0 && !gone(owner)) continue;
+    if (Atomics.load(words, base + S_KIND) === 0 && !holderGone(owner)) continue;
     let dead = verdicts.get(owner);
     if (dead === undefined) {
-      dead = thorough ? !holderAlive(owner) : gone(owner);
+      dead = thorough ? !holderAlive(owner) : holderGone(owner);
       verdicts.set(owner, dead);
     }
     if (!dead) continue;

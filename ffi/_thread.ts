@@ -80,9 +80,12 @@ export function abandonedIdentity(identity: number): number {
   return (identity & TID_MASK) | (((tag % 511) + 1) << TAG_SHIFT);
 }
 
-/** The thread id inside a mutex word. */
-export function holderTid(word: number): number {
-  return word & TID_MASK;
+/**
+ * True when no task has the thread id inside `word` any more (kill(tid, 0)
+ * says ESRCH): the cheap first half of `holderAlive`.
+ */
+export function holderGone(word: number): boolean {
+  return libc.kill(word & TID_MASK, 0) !== 0 && errno() === platform.ESRCH;
 }
 
 /**
@@ -93,7 +96,7 @@ export function holderAlive(word: number): boolean {
   const tid = word & TID_MASK;
   const tag = (word >>> TAG_SHIFT) & 0x1ff;
   if (tid === 0) return true;
-  if (libc.kill(tid, 0) !== 0 && errno() === platform.ESRCH) return false;
+  if (holderGone(word)) return false;
   const status = readStat(String(tid));
   if (status === null) return true;
   if (status.state === "Z" || status.state === "X" || status.state === "x") return false;
