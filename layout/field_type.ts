@@ -8,7 +8,15 @@
 
 /**
  * The key of `FieldType`'s phantom member that carries the value type for
- * the type checker; no object has it at run time.
+ * the type checker; no object has it at run time. `ValueOf` reads it.
+ *
+ * @example
+ * ```ts
+ * import { i32, type valueType } from "../mod.ts";
+ * type Carried = NonNullable<(typeof i32)[typeof valueType]>;
+ * const n: Carried = 7; // i32 fields read as numbers
+ * console.assert(n === 7);
+ * ```
  */
 export declare const valueType: unique symbol;
 
