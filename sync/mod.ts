@@ -6,7 +6,9 @@
  * - {@linkcode Semaphore}: a real `sem_t` in any region (`sem_init`);
  * - {@linkcode NamedSemaphore}: a named `sem_t` (`sem_open`);
  * - {@linkcode CountingSemaphore}: what both semaphores share;
- * - {@linkcode Flag}: a plain `int` that processes wait on (futex).
+ * - {@linkcode Flag}: a plain `int` that processes wait on (futex);
+ * - {@linkcode Channel}: a ring of messages in its own shared memory
+ *   object, many senders and receivers, streams and end of stream.
  *
  * Every blocking call has an `*Async` twin that leaves the event loop free
  * and takes `{ timeout, signal }`; they reject with a `DOMException` named
@@ -25,6 +27,8 @@
  *
  * @module
  */
+export { BorrowedMessage, Channel, type ChannelCreateOptions } from "./channel.ts";
+export { ChannelEndedError, ChannelFormatError } from "./channel_errors.ts";
 export { CountingSemaphore } from "./counting_semaphore.ts";
 export { Flag } from "./flag.ts";
 export { Mutex, MutexGuard } from "./mutex.ts";
