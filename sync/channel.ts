@@ -506,6 +506,24 @@ export class Channel implements Disposable, AsyncIterable<Uint8Array>, Iterable<
   }
 
   /**
+   * True when this handle created the channel (`create`, or the
+   * `openOrCreate` call that made it).
+   *
+   * @example
+   * ```ts
+   * import { Channel } from "../mod.ts";
+   * const name = `/doc-channel-created-${Date.now()}`;
+   * using a = Channel.openOrCreate(name);
+   * using b = Channel.openOrCreate(name);
+   * console.assert(a.created && !b.created);
+   * a.unlink();
+   * ```
+   */
+  get created(): boolean {
+    return this.#shm.created;
+  }
+
+  /**
    * True after `close()`.
    *
    * @example
@@ -1509,6 +1527,8 @@ export class Channel implements Disposable, AsyncIterable<Uint8Array>, Iterable<
       this.#corrupt(`the claim ${claim} is past the tail ${tail}`);
     }
     this.#finishTake(claim);
+    // The dead receiver took messages this handle's cached tail predates.
+    this.#lastHead = -1;
   }
 
   /**
