@@ -5,9 +5,12 @@
 // 1. count03: one count03_server and four count03_client processes, two
 //    under Deno and two under Bun, add to one counter in a POSIX shared
 //    memory object under a process-shared semaphore; the total is exact.
-// 2. producer/consumer: a consumer under Bun and two producers (Deno, Bun)
-//    pass messages through shared slots guarded by three semaphores; every
-//    message is accounted for: received + dropped = sent.
+// 2. producer/consumer, two ways, under the same load: a consumer under Bun
+//    and two producers (Deno, Bun). First through shared slots guarded by
+//    three semaphores, where every message is accounted for: received +
+//    dropped = sent; then through a Channel, where a full ring makes the
+//    sender wait, so every message arrives, each producer's in order. Both
+//    get a time and a throughput, side by side.
 //
 // Prints a short summary saying where each number came from, and leaves
 // nothing behind in /dev/shm. Usage: node scripts/demo.mjs [LOOPS] [MESSAGES]
@@ -22,6 +25,7 @@ const example = (name) => path.join(root, "examples", `${name}.ts`);
 const LOOPS = Number(process.argv[2] ?? 100_000);
 const MESSAGES = Number(process.argv[3] ?? 500);
 const SLOTS = 16;
+const CAPACITY = 4096; // the channel's ring: as many bytes as the 16 slots of 256
 if (!Number.isSafeInteger(LOOPS) || LOOPS < 1 || !Number.isSafeInteger(MESSAGES) || MESSAGES < 1) {
   console.error("usage: node scripts/demo.mjs [LOOPS] [MESSAGES] (positive integers)");
   process.exit(2);
@@ -169,6 +173,39 @@ async function messages() {
   return { name, elapsed, received, dropped, sent, per };
 }
 
+/** The same load as `messages`, through a Channel (channel_producer/consumer). */
+async function channelMessages() {
+  const name = `/shmkit-demo-channel-${process.pid}`;
+  names.push(name);
+  const started = performance.now();
+  const consumer = start("bun", "channel_consumer", [
+    "--name",
+    name,
+    "--capacity",
+    String(CAPACITY),
+    "--producers",
+    "2",
+    "--quiet",
+  ]);
+  await consumer.waitFor(/ready on /);
+  const producers = [
+    start("deno", "channel_producer", [String(MESSAGES), "--name", name, "--delay", "1"]),
+    start("bun", "channel_producer", [String(MESSAGES), "--name", name]),
+  ];
+  const outputs = await Promise.all(producers.map(finished));
+  const consumerOut = await finished(consumer);
+  const elapsed = performance.now() - started;
+  const [, received, from] = /received (\d+) from (\d+) producers/.exec(consumerOut).map(Number);
+  const inOrder = /, each in order, none missing\n$/.test(consumerOut);
+  const per = outputs.map((o, i) => ({
+    runtime: producers[i].runtime,
+    pid: producers[i].child.pid,
+    style: i === 0 ? "steady, 1 per ms" : "burst, no pause",
+    sent: Number(/sent (\d+) to /.exec(o)[1]),
+  }));
+  return { name, elapsed, received, from, inOrder, per };
+}
+
 /** Runs both parts, printing each summary; true when every number is exact. */
 async function runDemo() {
   const t0 = performance.now();
@@ -198,9 +235,17 @@ async function runDemo() {
   const m = await messages();
   const balanced = m.received + m.dropped === m.sent && m.sent === 2 * MESSAGES;
   ok &&= balanced;
-  console.log(`2. Producer/consumer (examples/producer.ts + consumer.ts)`);
+  const ch = await channelMessages();
+  const delivered = ch.received === 2 * MESSAGES && ch.from === 2 && ch.inOrder &&
+    ch.per.every((p) => p.sent === MESSAGES);
+  ok &&= delivered;
   console.log(
-    `   processes : 3 = 1 consumer (bun) + 2 producers (deno, bun); ${SLOTS} slots in ${m.name}`,
+    `2. Producer/consumer, the same load two ways: 1 consumer (bun) + 2 producers (deno, bun), ${
+      fmt(MESSAGES)
+    } messages each`,
+  );
+  console.log(
+    `   a) semaphore ring: examples/producer.ts + consumer.ts, ${SLOTS} slots in ${m.name}`,
   );
   console.log(`   guarded by: 3 sem_t in the region (mutex, empty slots, stored slots)`);
   for (const p of m.per) {
@@ -220,12 +265,41 @@ async function runDemo() {
       balanced ? "balanced" : "DOES NOT BALANCE"
     }`,
   );
-  console.log(`   elapsed   : ${seconds(m.elapsed)}\n`);
+  console.log(
+    `   b) Channel: examples/channel_producer.ts + channel_consumer.ts, a ${
+      fmt(CAPACITY)
+    }-byte ring in ${ch.name}`,
+  );
+  console.log(`   guarded by: the Channel; a full ring makes send wait, so nothing is dropped`);
+  for (const p of ch.per) {
+    console.log(
+      `               ${p.runtime.padEnd(4)} pid ${p.pid} (${p.style}): sent ${fmt(p.sent)}`,
+    );
+  }
+  console.log(
+    `   account   : received ${fmt(ch.received)} (counted by the consumer) of sent ${
+      fmt(ch.per.reduce((sum, p) => sum + p.sent, 0))
+    }  ${delivered ? "each producer's in order, none missing" : "NOT ALL, OR OUT OF ORDER"}`,
+  );
+  const column = (a, b) => `${a.padEnd(20)}${b}`;
+  const rate = (n, ms) => `${fmt(Math.round(n / (ms / 1000)))} msg/s`;
+  console.log(`               ${column("semaphore ring", "Channel")}`);
+  console.log(
+    `   received  : ${
+      column(`${fmt(m.received)} of ${fmt(m.sent)}`, `${fmt(ch.received)} of ${fmt(2 * MESSAGES)}`)
+    }`,
+  );
+  console.log(`   elapsed   : ${column(seconds(m.elapsed), seconds(ch.elapsed))}`);
+  console.log(
+    `   throughput: ${
+      column(rate(m.received, m.elapsed), rate(ch.received, ch.elapsed))
+    }  (received / elapsed; both paced by the steady producer, process starts included)\n`,
+  );
 
   const left = names.filter((n) => existsSync(`/dev/shm${n}`));
   ok &&= left.length === 0;
   console.log(
-    `8 processes, 2 runtimes, ${seconds(performance.now() - t0)} in all; left in /dev/shm: ${
+    `11 processes, 2 runtimes, ${seconds(performance.now() - t0)} in all; left in /dev/shm: ${
       left.length === 0 ? "nothing" : left.join(", ")
     }`,
   );

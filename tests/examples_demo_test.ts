@@ -45,7 +45,11 @@ test("the demo prints exact totals and a balanced account, exits 0 and leaves no
     .exec(out);
   assert.ok(account, out);
   assert.equal(Number(account[1]) + Number(account[2]), 200);
-  assert.match(out, /8 processes, 2 runtimes, [\d.]+ s in all; left in \/dev\/shm: nothing\n$/);
+  assert.match(
+    out,
+    /account {3}: received 200 \(counted by the consumer\) of sent 200 {2}each producer's in order, none missing\n/,
+  );
+  assert.match(out, /11 processes, 2 runtimes, [\d.]+ s in all; left in \/dev\/shm: nothing\n$/);
   assert.equal(result.stderr, "");
   assert.deepEqual(run.objects().filter((name) => name.endsWith(`-${run.pid}`)), []);
 });

@@ -10,8 +10,8 @@ import { MessageQueue, SharedMemory } from "../mod.ts";
 import { RUNTIMES, scratchPath, uniqueName } from "./_helpers.ts";
 import * as ex from "./examples_helpers.ts";
 
-test("all 16 examples answer --help (with the Deno flags of their header) and refuse an unknown option, in both runtimes", async () => {
-  assert.equal(ex.EXAMPLES.length, 16, ex.EXAMPLES.join(" "));
+test("all 18 examples answer --help (with the Deno flags of their header) and refuse an unknown option, in both runtimes", async () => {
+  assert.equal(ex.EXAMPLES.length, 18, ex.EXAMPLES.join(" "));
   // A few at a time: 32 runtimes starting at once only queue up on two cores.
   const pending = RUNTIMES.flatMap((rt) => ex.EXAMPLES.map((name) => [rt, name] as const));
   const worker = async () => {
