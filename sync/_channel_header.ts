@@ -21,10 +21,10 @@
  * | 76 | last sender: a token of the handle that last moved tail |
  * | 128 | the receive mutex (8 bytes) |
  * | 136 | head: the first message not yet taken |
- * | 140 | claim: where head moves when the take in progress ends |
+ * | 140 | claim: 0, or while a message is lent out, where head moves when it is released, plus 1 |
  * | 144 | last receiver: a token of the handle that last moved head |
- * | 192 | receivers asleep on tail |
- * | 256 | senders asleep on head |
+ * | 192 | a receiver sleeps on tail: 1, cleared by the sender that wakes it |
+ * | 256 | a sender sleeps on head: 1, cleared by the receiver that wakes it |
  * | 384 | 128 sender slots: the Mutex-style identity of a sending thread, or 0 |
  *
  * Positions (tail, head, claim) count bytes modulo 2 × capacity, so that a
@@ -34,7 +34,10 @@
  * A record never wraps: one that does not fit before the end is put at 0
  * after a padding record. Senders write records past tail under the send
  * mutex and publish them with one store of tail; receivers take them at
- * head under the receive mutex, store claim first, copy, then store head.
+ * head under the receive mutex, copy, then store head. A receiver that
+ * lends a message out (zero-copy) stores claim first and clears it after
+ * head moved: the next holder of a dead receiver's mutex skips a claimed
+ * message.
  *
  * @module
  */
@@ -72,8 +75,8 @@ export const W = {
   head: 34, // byte 136
   claim: 35, // byte 140
   lastReceiver: 36, // byte 144
-  recvWaiters: 48, // byte 192
-  sendWaiters: 64, // byte 256
+  recvAsleep: 48, // byte 192
+  sendAsleep: 64, // byte 256
   firstSlot: 96, // byte 384
 } as const;
 

@@ -52,12 +52,19 @@ const LIVENESS_MS = 100;
 
 /**
  * How many looks at the other side's word a waiting side takes before it
- * sleeps. A message crosses between cores in well under a microsecond,
- * while a sleep and its wake-up cost two system calls of several each:
- * when one side is only slightly faster, spinning this long (a few
- * microseconds) keeps both out of the kernel.
+ * sleeps (one look: 10-25 ns). A message crosses between cores in well
+ * under a microsecond, while a sleep and its wake-up cost two system calls
+ * of several each: when one side is only slightly faster, spinning a few
+ * microseconds keeps both out of the kernel. Longer spins only take the
+ * CPU from the other side on a machine with few cores.
  */
-const SPINS = 2000;
+const SPINS = 200;
+
+/** Marks a claim word that holds a position (positions are multiples of 8). */
+const CLAIMED = 1;
+
+/** Messages up to this long are copied byte by byte: a view costs more. */
+const SHORT_COPY = 64;
 
 /** How long `open` waits for a creator to finish writing the header. */
 const HEADER_WAIT_MS = 500;
@@ -218,11 +225,12 @@ export class BorrowedMessage implements Disposable {
  *
  * **Crashes.** A sender killed halfway through a message publishes nothing
  * of it (a message becomes visible with one store, after it was written),
- * and the next sender takes over the sending side. A receiver killed while
- * taking a message, or while holding a borrowed one, loses that one
- * message: the next receiver skips it and goes on with the one after. So a
- * crash loses at most the one message in flight, and never delivers a torn
- * or repeated one.
+ * and the next sender takes over the sending side. A receiver killed
+ * inside `recv()` (or `recvInto`, `recvAsync`) never returned the message
+ * it was copying, so the next receiver gets it. One killed while holding a
+ * borrowed message loses that message (its code saw it): the next receiver
+ * skips it and goes on with the one after. So a crash loses at most the
+ * one message lent out, and never delivers a torn or repeated one.
  *
  * **Threads.** Each side is guarded by a shmkit {@linkcode Mutex}, held by
  * a thread only while it copies one message, or from `reserve()` to
@@ -1241,7 +1249,12 @@ export class Channel implements Disposable, AsyncIterable<Uint8Array>, Iterable<
     if (Atomics.load(header, W.lastSender) !== this.#token) {
       Atomics.store(header, W.lastSender, this.#token);
     }
-    if (Atomics.load(header, W.recvWaiters) !== 0) futexWake(this.#tailPointer(), WAKE_ALL);
+    // One wake-up per sleep: the first publish after it clears the flag.
+    if (
+      Atomics.load(header, W.recvAsleep) !== 0 && Atomics.exchange(header, W.recvAsleep, 0) !== 0
+    ) {
+      futexWake(this.#tailPointer(), WAKE_ALL);
+    }
   }
 
   #reserved(guard: MutexGuard, tail: number, length: number): Uint8Array {
@@ -1254,13 +1267,9 @@ export class Channel implements Disposable, AsyncIterable<Uint8Array>, Iterable<
   #sleepForRoom(seen: number): void {
     const header = this.#header;
     if (spinWhile(header, W.head, seen)) return;
-    Atomics.add(header, W.sendWaiters, 1);
-    try {
-      if (Atomics.load(header, W.head) !== seen || Atomics.load(header, W.ended) !== 0) return;
-      futexWait(this.#headPointer(), seen, monotonicMs() + LIVENESS_MS);
-    } finally {
-      Atomics.sub(header, W.sendWaiters, 1);
-    }
+    Atomics.store(header, W.sendAsleep, 1); // before the last look: no wake-up is lost
+    if (Atomics.load(header, W.head) !== seen || Atomics.load(header, W.ended) !== 0) return;
+    futexWait(this.#headPointer(), seen, monotonicMs() + LIVENESS_MS);
   }
 
   #trySendNow(bytes: Uint8Array): boolean {
@@ -1305,7 +1314,7 @@ export class Channel implements Disposable, AsyncIterable<Uint8Array>, Iterable<
         throw error;
       }
       guard.unlock();
-      await this.#waitFor(W.head, W.sendWaiters, seen, checked, deadline);
+      await this.#waitFor(W.head, W.sendAsleep, seen, checked, deadline);
     }
   }
 
@@ -1324,41 +1333,31 @@ export class Channel implements Disposable, AsyncIterable<Uint8Array>, Iterable<
 
   /**
    * Waits (async) until the word at `index` moves from `seen`, or the
-   * stream ends, counted in the sleepers' word `waiters` meanwhile. A quiet
-   * slice looks for dead senders.
+   * stream ends, raising the flag at `asleep` before each look so that the
+   * other side wakes it. A quiet slice looks for dead senders.
    */
   #waitFor(
     index: number,
-    waiters: number,
+    asleep: number,
     seen: number,
     checked: CheckedWait,
     deadline: number,
   ): Promise<void> {
     const header = this.#header;
     const word = index === W.tail ? this.#tailPointer() : this.#headPointer();
-    let counted = false;
-    const uncount = () => {
-      if (!counted) return;
-      counted = false;
-      Atomics.sub(header, waiters, 1);
-    };
     return waitLoop({
       what: this.#what,
       owner: this,
       sliceMs: LIVENESS_MS,
       poll: (sliceEnded) => {
-        if (!counted) {
-          Atomics.add(header, waiters, 1);
-          counted = true;
-        }
         if (sliceEnded && index === W.tail) this.#endIfNoSenders(false);
+        Atomics.store(header, asleep, 1); // before the look: no wake-up is lost
         if (Atomics.load(header, index) !== seen || Atomics.load(header, W.ended) !== 0) {
-          uncount();
           return DONE;
         }
         return { word, expected: seen };
       },
-      abandon: uncount,
+      abandon: () => {},
       watch: (end) => onRelease(this.#shm, () => end(new ClosedError(this.#what)), HEADER_BYTES),
     }, { timeout: checked.timeout, signal: checked.signal, deadline });
   }
@@ -1511,22 +1510,36 @@ export class Channel implements Disposable, AsyncIterable<Uint8Array>, Iterable<
     if (Atomics.load(header, W.lastReceiver) !== this.#token) {
       Atomics.store(header, W.lastReceiver, this.#token);
     }
-    if (Atomics.load(header, W.sendWaiters) !== 0) futexWake(this.#headPointer(), WAKE_ALL);
+    // A sleeping sender is woken once the ring is at most half full (a
+    // stale tail only makes that sooner), so that it wakes to room for
+    // many messages, not one: any message fits in half the ring.
+    if (
+      Atomics.load(header, W.sendAsleep) !== 0 &&
+      this.#span(next, this.#tailSeen) <= this.#capacity / 2 &&
+      Atomics.exchange(header, W.sendAsleep, 0) !== 0
+    ) {
+      futexWake(this.#headPointer(), WAKE_ALL);
+    }
   }
 
   /**
-   * After a receiver died holding the receive lock: if it was taking a
-   * message (claim ahead of head), that message counts as taken.
+   * After a receiver died holding the receive lock: if it held a borrowed
+   * message (a claim is set), that message counts as taken.
    */
   #repair(): void {
+    const claim = Atomics.load(this.#header, W.claim);
+    if (claim === 0) return;
+    const next = claim & ~CLAIMED;
     const head = this.#position(W.head);
-    const claim = this.#position(W.claim);
-    if (claim === head) return;
     const tail = this.#position(W.tail);
-    if (this.#span(head, claim) > this.#span(head, tail)) {
-      this.#corrupt(`the claim ${claim} is past the tail ${tail}`);
+    if (
+      (claim & CLAIMED) === 0 || next < 0 || next >= 2 * this.#capacity ||
+      this.#span(head, next) > this.#span(head, tail)
+    ) {
+      this.#corrupt(`the claim ${claim} is not a position from head ${head} to tail ${tail}`);
     }
-    this.#finishTake(claim);
+    if (next !== head) this.#finishTake(next);
+    Atomics.store(this.#header, W.claim, 0);
     // The dead receiver took messages this handle's cached tail predates.
     this.#lastHead = -1;
   }
@@ -1548,13 +1561,20 @@ export class Channel implements Disposable, AsyncIterable<Uint8Array>, Iterable<
           `The next message is ${length} bytes, more than the buffer's ${into!.length}`,
         );
       }
-      Atomics.store(this.#header, W.claim, next);
       if (how === BORROW) {
+        // Lent out, the message counts as taken from here on: should this
+        // process die holding it, the next receiver skips it. A copy needs
+        // no claim: a receiver that dies before head moved never returned
+        // the message, and the next receiver gets it.
+        Atomics.store(this.#header, W.claim, next | CLAIMED);
         keep = true;
         const borrowed = makeBorrowed(this.#data.subarray(at, at + length), () => {
           this.#borrowed = null;
           try {
-            if (!this.#shm.closed) this.#finishTake(next);
+            if (!this.#shm.closed) {
+              this.#finishTake(next);
+              Atomics.store(this.#header, W.claim, 0);
+            }
           } finally {
             guard.unlock();
           }
@@ -1565,7 +1585,12 @@ export class Channel implements Disposable, AsyncIterable<Uint8Array>, Iterable<
       if (how === COPY) {
         result = this.#data.slice(at, at + length);
       } else {
-        into!.set(this.#data.subarray(at, at + length));
+        const data = this.#data;
+        if (length <= SHORT_COPY) {
+          for (let i = 0; i < length; i++) into![i] = data[at + i];
+        } else {
+          into!.set(data.subarray(at, at + length));
+        }
         result = length;
       }
       this.#finishTake(next);
@@ -1608,14 +1633,9 @@ export class Channel implements Disposable, AsyncIterable<Uint8Array>, Iterable<
   #sleepForMessage(seen: number): void {
     const header = this.#header;
     if (spinWhile(header, W.tail, seen)) return;
-    Atomics.add(header, W.recvWaiters, 1);
-    let ended = "woken";
-    try {
-      if (Atomics.load(header, W.tail) !== seen || Atomics.load(header, W.ended) !== 0) return;
-      ended = futexWait(this.#tailPointer(), seen, monotonicMs() + LIVENESS_MS);
-    } finally {
-      Atomics.sub(header, W.recvWaiters, 1);
-    }
+    Atomics.store(header, W.recvAsleep, 1); // before the last look: no wake-up is lost
+    if (Atomics.load(header, W.tail) !== seen || Atomics.load(header, W.ended) !== 0) return;
+    const ended = futexWait(this.#tailPointer(), seen, monotonicMs() + LIVENESS_MS);
     if (ended === "timedOut") this.#endIfNoSenders(false);
   }
 
@@ -1636,7 +1656,7 @@ export class Channel implements Disposable, AsyncIterable<Uint8Array>, Iterable<
           const got = this.#take(guard, how);
           if (got === END) return null;
           if (got !== EMPTY) return got;
-          await this.#waitFor(W.tail, W.recvWaiters, this.#tailSeen, checked, deadline);
+          await this.#waitFor(W.tail, W.recvAsleep, this.#tailSeen, checked, deadline);
         }
       });
     } catch (error) {
