@@ -1,11 +1,14 @@
 #!/usr/bin/env node
 // `npm run bench`: the sync/ benchmark under Deno and Bun against its C
 // counterpart compiled in the same run (cc -O2), printed as one markdown
-// table with ratios to C; then every other bench/*_bench.ts under both
-// runtimes, as those scripts print themselves.
+// table with ratios to C; then the channel benchmark (its own table: it runs
+// Deno and Bun peers itself, beside bench/channel_bench.c's memcpy and C ring); then
+// every other bench/*_bench.ts under both runtimes, as those scripts print
+// themselves.
 //
 //   node scripts/bench.mjs            # everything
 //   node scripts/bench.mjs sync       # only the sync table
+//   node scripts/bench.mjs channel    # only the channel table
 //   COUNT=200000 node scripts/bench.mjs sync   # a shorter count workload
 import { spawnSync } from "node:child_process";
 import { mkdtempSync, readdirSync, rmSync } from "node:fs";
@@ -121,9 +124,40 @@ if (only === undefined || only === "sync") {
   console.log(`\n${process.platform}-${process.arch}, ${new Date().toISOString().slice(0, 10)}`);
 }
 
-if (only === undefined || only !== "sync") {
+function channelBench() {
+  const scratch = mkdtempSync(path.join(tmpdir(), "shmkit-bench-"));
+  try {
+    const exe = path.join(scratch, "channel_bench");
+    run("cc", ["-O2", "-o", exe, path.join(root, "bench", "channel_bench.c")]);
+    // Deno drives; the peers it spawns are Deno and Bun. Progress goes to stderr as it runs.
+    const [command, args] = runtimes.deno(path.join(root, "bench", "channel_bench.ts"), [
+      "--c",
+      exe,
+    ]);
+    const result = spawnSync(command, args, {
+      cwd: root,
+      encoding: "utf8",
+      maxBuffer: 1 << 24,
+      stdio: ["ignore", "pipe", "inherit"],
+    });
+    if (result.status !== 0) {
+      throw new Error(`channel bench failed (${result.status ?? result.signal})`);
+    }
+    return result.stdout;
+  } finally {
+    rmSync(scratch, { recursive: true, force: true });
+  }
+}
+
+if (only === undefined || only === "channel") {
+  // The JSON lines are the raw runs; the table follows them.
+  console.log(channelBench().trimEnd());
+}
+
+if (only === undefined || (only !== "sync" && only !== "channel")) {
   const others = readdirSync(path.join(root, "bench"))
-    .filter((file) => file.endsWith("_bench.ts") && file !== "sync_bench.ts")
+    .filter((file) => file.endsWith("_bench.ts"))
+    .filter((file) => file !== "sync_bench.ts" && file !== "channel_bench.ts")
     .filter((file) => only === undefined || file.startsWith(only));
   for (const file of others) {
     for (const [runtime, command] of Object.entries(runtimes)) {
