@@ -39,7 +39,9 @@ export class Serial {
         this.#pending -= 1;
       }
     })();
-    this.#last = result.then(settled, settled);
+    // The next call waits for this one and for every call before it: one
+    // that timed out in line settles early, while those ahead still run.
+    this.#last = Promise.allSettled([before, result]).then(settled);
     return result;
   }
 }

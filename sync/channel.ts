@@ -13,6 +13,7 @@ import {
   describe,
   holderAlive,
   onRelease,
+  openOrCreate,
   platform,
   threadIdentity,
   timeoutError,
@@ -68,6 +69,8 @@ const SHORT_COPY = 64;
 
 /** How long `open` waits for a creator to finish writing the header. */
 const HEADER_WAIT_MS = 500;
+/** A word nobody changes: `Atomics.wait` on it sleeps 1 ms. */
+const nap = new Int32Array(new SharedArrayBuffer(4));
 
 // What a look for the next message found instead of one.
 const EMPTY = -1;
@@ -215,8 +218,9 @@ export class BorrowedMessage implements Disposable {
  * the ring is neither empty nor full: the sides meet through `Atomics` on
  * the mapping, and wake each other only when one sleeps.
  *
- * **End of stream.** A handle becomes a sender the first time it sends.
- * When every handle that has sent has closed (or its thread or process
+ * **End of stream.** A handle becomes a sender the first time it sends
+ * or tries to (`send`, `trySend`, `sendAsync`, the `reserve` calls, a
+ * `writable` closing). When every handle that has sent has closed (or its thread or process
  * died: waiting receivers notice within about 100 ms), receivers get what
  * is left, then the end: `recv()` returns `null`, iteration finishes, and
  * `readable` closes. A handle that only receives never holds the stream
@@ -383,16 +387,18 @@ export class Channel implements Disposable, AsyncIterable<Uint8Array>, Iterable<
    * ```
    */
   static openOrCreate(name: string, options?: ChannelCreateOptions): Channel {
-    const { capacity, maxMessage } = checkCreate(options);
-    const shm = SharedMemory.openOrCreate(name, HEADER_BYTES + capacity, { mode: options?.mode });
-    if (!shm.created) return Channel.#join(shm, name);
-    try {
-      writeHeader(shm.view(Int32Array, 0, HEADER_BYTES / 4), capacity, maxMessage);
-      return new Channel(shm, name, { capacity, maxMessage });
-    } catch (error) {
-      shm.close();
-      throw error;
-    }
+    checkCreate(options);
+    const { EEXIST, ENOENT } = platform;
+    // Not SharedMemory.openOrCreate: an existing channel keeps its size.
+    return openOrCreate(
+      {
+        tryCreate: () => nullOn(EEXIST, () => Channel.create(name, options)),
+        tryOpen: () => nullOn(ENOENT, () => Channel.open(name)),
+      },
+      "shm_open",
+      `channel "${name}"`,
+      name,
+    ).handle;
   }
 
   static #join(shm: SharedMemory, name: string): Channel {
@@ -407,9 +413,8 @@ export class Channel implements Disposable, AsyncIterable<Uint8Array>, Iterable<
       const words = shm.view(Int32Array, 0, HEADER_BYTES / 4);
       // A creator maps the object before it writes the header: give it time.
       const until = monotonicMs() + HEADER_WAIT_MS;
-      while (Atomics.load(words, W.magic0) === 0 && words[W.version] === 0) {
-        if (monotonicMs() >= until) break;
-        Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 1);
+      while (Atomics.load(words, W.magic0) === 0 && monotonicMs() < until) {
+        Atomics.wait(nap, 0, 0, 1);
       }
       return new Channel(shm, name, readHeader(words, shm.size, what));
     } catch (error) {
@@ -510,6 +515,8 @@ export class Channel implements Disposable, AsyncIterable<Uint8Array>, Iterable<
    */
   get ended(): boolean {
     this.#checkOpen();
+    if (Atomics.load(this.#header, W.ended) !== 0) return true;
+    this.#lookForEnd();
     return Atomics.load(this.#header, W.ended) !== 0;
   }
 
@@ -550,7 +557,9 @@ export class Channel implements Disposable, AsyncIterable<Uint8Array>, Iterable<
   // ---------------------------------------------------------------- sending
 
   /**
-   * Sends one message, blocking this thread while the ring is full.
+   * Sends one message, blocking this thread while the ring is full. A
+   * sender that had to sleep is woken once the ring is at most half full
+   * (or after 100 ms), so that it wakes to room for many messages.
    *
    * @param message The bytes: a `Uint8Array` or any `ArrayBufferView`.
    * @throws {TypeError} If `message` is no `ArrayBufferView`.
@@ -587,21 +596,23 @@ export class Channel implements Disposable, AsyncIterable<Uint8Array>, Iterable<
    * Sends one message if the ring has room for it now.
    *
    * @param message The bytes.
-   * @returns False when the ring is full, or another sender is sending.
+   * @returns False when the ring is full, or another sender is sending
+   *   (also through another handle of this thread).
    * @throws {TypeError|RangeError|ChannelEndedError|ClosedError} As `send`.
    *
    * @example
    * ```ts
    * import { Channel } from "../mod.ts";
-   * using ch = Channel.create(`/doc-channel-trysend-${Date.now()}`, { capacity: 64 });
-   * console.assert(ch.trySend(new Uint8Array(24)));
-   * console.assert(!ch.trySend(new Uint8Array(24))); // 64 bytes: room for one
+   * using ch = Channel.create(`/doc-channel-trysend-${Date.now()}`, { capacity: 128 });
+   * console.assert(ch.trySend(new Uint8Array(56))); // 64 bytes of ring each
+   * console.assert(ch.trySend(new Uint8Array(56)));
+   * console.assert(!ch.trySend(new Uint8Array(56))); // full
    * ch.unlink();
    * ```
    */
   trySend(message: ArrayBufferView): boolean {
     const bytes = this.#outgoing(message);
-    const guard = this.#sendLock.tryLock();
+    const guard = this.#trySendLock();
     if (guard === null) return false;
     try {
       const tail = this.#room(bytes.length);
@@ -636,8 +647,11 @@ export class Channel implements Disposable, AsyncIterable<Uint8Array>, Iterable<
   sendAsync(message: ArrayBufferView, options?: WaitOptions): Promise<void> {
     try {
       const checked = checkWaitOptions(options);
+      if (checked.signal?.aborted) {
+        this.#checkMessage(message);
+        throw abortError(checked.signal, this.#what);
+      }
       const bytes = this.#outgoing(message);
-      if (checked.signal?.aborted) throw abortError(checked.signal, this.#what);
       if (this.#sendSerial.idle && this.#trySendNow(bytes)) return Promise.resolve();
       return this.#sendSerial.run(
         checked,
@@ -714,7 +728,7 @@ export class Channel implements Disposable, AsyncIterable<Uint8Array>, Iterable<
    */
   tryReserve(length: number): Uint8Array | null {
     this.#reserving(length);
-    const guard = this.#sendLock.tryLock();
+    const guard = this.#trySendLock();
     if (guard === null) return null;
     try {
       const tail = this.#room(length);
@@ -815,7 +829,8 @@ export class Channel implements Disposable, AsyncIterable<Uint8Array>, Iterable<
   /**
    * Ends the stream now, for everyone: receivers get what is in the ring,
    * then the end; sending throws {@linkcode ChannelEndedError}. Waits for a
-   * sender elsewhere that is in the middle of a message.
+   * sender elsewhere that is in the middle of a message; this handle's own
+   * reservation, if any, is discarded.
    *
    * @example
    * ```ts
@@ -883,6 +898,7 @@ export class Channel implements Disposable, AsyncIterable<Uint8Array>, Iterable<
    */
   tryRecv(): Uint8Array | null {
     const got = this.#tryReceive(COPY);
+    if (got === EMPTY) this.#lookForEnd();
     return typeof got === "number" ? null : got as Uint8Array;
   }
 
@@ -1055,12 +1071,24 @@ export class Channel implements Disposable, AsyncIterable<Uint8Array>, Iterable<
    * ```
    */
   get readable(): ReadableStream<Uint8Array> {
-    return this.#readable ??= new ReadableStream<Uint8Array>({
+    // A cancel (or an aborted pipe) aborts the read in flight, which then
+    // takes nothing: no message is taken for a stream that can no longer
+    // deliver it.
+    if (this.#readable !== undefined) return this.#readable;
+    const cancelled = new AbortController();
+    return this.#readable = new ReadableStream<Uint8Array>({
       pull: async (controller) => {
-        const message = await this.recvAsync();
+        let message: Uint8Array | null;
+        try {
+          message = await this.recvAsync({ signal: cancelled.signal });
+        } catch (error) {
+          if (cancelled.signal.aborted) return;
+          throw error;
+        }
         if (message === null) controller.close();
         else controller.enqueue(message);
       },
+      cancel: () => cancelled.abort(),
     }, { highWaterMark: 0 });
   }
 
@@ -1085,7 +1113,8 @@ export class Channel implements Disposable, AsyncIterable<Uint8Array>, Iterable<
    */
   get writable(): WritableStream<Uint8Array> {
     return this.#writable ??= new WritableStream<Uint8Array>({
-      write: (chunk) => this.sendAsync(chunk),
+      // An abort ends a write waiting for room (which then sent nothing).
+      write: (chunk, controller) => this.sendAsync(chunk, { signal: controller.signal }),
       // A writable that closes declares a sender done, even one that never
       // wrote: piping an empty stream into it ends this channel's stream too.
       close: () => this.#finishSending(),
@@ -1135,6 +1164,12 @@ export class Channel implements Disposable, AsyncIterable<Uint8Array>, Iterable<
 
   /** Checks a message to send, and makes this handle a sender. */
   #outgoing(message: unknown): Uint8Array {
+    const bytes = this.#checkMessage(message);
+    this.#sending();
+    return bytes;
+  }
+
+  #checkMessage(message: unknown): Uint8Array {
     if (!ArrayBuffer.isView(message)) {
       throw new TypeError(
         `message must be a Uint8Array or another ArrayBufferView, got ${describe(message)}`,
@@ -1148,7 +1183,6 @@ export class Channel implements Disposable, AsyncIterable<Uint8Array>, Iterable<
         `message is ${bytes.length} bytes; ${this.#what} takes at most ${this.#maxMessage}`,
       );
     }
-    this.#sending();
     return bytes;
   }
 
@@ -1272,14 +1306,18 @@ export class Channel implements Disposable, AsyncIterable<Uint8Array>, Iterable<
     futexWait(this.#headPointer(), seen, monotonicMs() + LIVENESS_MS);
   }
 
-  #trySendNow(bytes: Uint8Array): boolean {
-    let guard: MutexGuard | null;
+  /** The send lock if it is free now; null also when this thread holds it through another handle. */
+  #trySendLock(): MutexGuard | null {
     try {
-      guard = this.#sendLock.tryLock();
+      return this.#sendLock.tryLock();
     } catch (error) {
-      if (isDeadlock(error)) return false; // another handle of this thread: wait in line
+      if (isDeadlock(error)) return null;
       throw error;
     }
+  }
+
+  #trySendNow(bytes: Uint8Array): boolean {
+    const guard = this.#trySendLock();
     if (guard === null) return false;
     try {
       const tail = this.#room(bytes.length);
@@ -1435,6 +1473,18 @@ export class Channel implements Disposable, AsyncIterable<Uint8Array>, Iterable<
       guard.unlock();
     }
   }
+
+  /**
+   * For callers that poll (`ended`, `tryRecv` on an empty ring): looks for
+   * dead senders as a waiting receiver does, at most once per slice.
+   */
+  #lookForEnd(): void {
+    const now = monotonicMs();
+    if (now < this.#nextLook) return;
+    this.#nextLook = now + LIVENESS_MS;
+    this.#endIfNoSenders(false);
+  }
+  #nextLook = 0;
 
   #markEnded(): void {
     Atomics.store(this.#header, W.ended, 1);
@@ -1671,6 +1721,16 @@ function spinWhile(words: Int32Array, index: number, seen: number): boolean {
     if (Atomics.load(words, index) !== seen || Atomics.load(words, W.ended) !== 0) return true;
   }
   return false;
+}
+
+/** `make()`, or null when it fails with errno `code`. */
+function nullOn<T>(code: number, make: () => T): T | null {
+  try {
+    return make();
+  } catch (error) {
+    if (error instanceof ErrnoError && error.errno === code) return null;
+    throw error;
+  }
 }
 
 function isDeadlock(error: unknown): boolean {
