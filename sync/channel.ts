@@ -1114,7 +1114,9 @@ export class Channel implements Disposable, AsyncIterable<Uint8Array>, Iterable<
   get writable(): WritableStream<Uint8Array> {
     return this.#writable ??= new WritableStream<Uint8Array>({
       // An abort ends a write waiting for room (which then sent nothing).
-      write: (chunk, controller) => this.sendAsync(chunk, { signal: controller.signal }),
+      // (bun-types lack the controller's signal, which Bun has.)
+      write: (chunk, controller) =>
+        this.sendAsync(chunk, { signal: (controller as { signal?: AbortSignal }).signal }),
       // A writable that closes declares a sender done, even one that never
       // wrote: piping an empty stream into it ends this channel's stream too.
       close: () => this.#finishSending(),
