@@ -1,5 +1,5 @@
 /**
- * The bytes of a channel's shared memory object: a 1 KiB header, then the
+ * The bytes of a channel's shared memory object: a 4 KiB header, then the
  * ring. Written down here once, for `Channel` and for anyone (C included)
  * who wants to follow the format.
  *
@@ -10,10 +10,10 @@
  * |---|---|
  * | 0, 4 | magic: `SHMK`, `CHAN` |
  * | 8 | format version (1) |
- * | 12 | header bytes (1024): the ring starts there |
+ * | 12 | header bytes (4096): the ring starts there |
  * | 16 | capacity: bytes of ring, a multiple of 8 |
  * | 20 | maxMessage: the largest message, at most capacity / 2 - 8 |
- * | 24 | sender slots (128) |
+ * | 24 | sender slots (768) |
  * | 28 | ended: 1 once the stream has ended |
  * | 32 | sendersEver: 1 once any handle has sent |
  * | 64 | the send mutex (a shmkit `Mutex`, 8 bytes) |
@@ -25,7 +25,7 @@
  * | 144 | last receiver: a token of the handle that last moved head |
  * | 192 | a receiver sleeps on tail: 1, cleared by the sender that wakes it |
  * | 256 | a sender sleeps on head: 1, cleared by the receiver that wakes it |
- * | 384 | 128 sender slots: the Mutex-style identity of a sending thread, or 0 |
+ * | 1024 | 768 sender slots: the Mutex-style identity of a sending thread, or 0 |
  *
  * Positions (tail, head, claim) count bytes modulo 2 × capacity, so that a
  * full ring (tail − head = capacity) differs from an empty one. A message
@@ -44,11 +44,11 @@
 import { CorruptedError } from "../ffi/errors.ts";
 import { ChannelFormatError } from "./channel_errors.ts";
 
-export const HEADER_BYTES = 1024;
+export const HEADER_BYTES = 4096;
 export const VERSION = 1;
 export const MAGIC0 = 0x4b4d4853; // "SHMK"
 export const MAGIC1 = 0x4e414843; // "CHAN"
-export const SLOT_COUNT = 128;
+export const SLOT_COUNT = 768;
 export const RECORD_HEADER = 8;
 export const MIN_CAPACITY = 64;
 export const MAX_CAPACITY = 1 << 30;
@@ -77,7 +77,7 @@ export const W = {
   lastReceiver: 36, // byte 144
   recvAsleep: 48, // byte 192
   sendAsleep: 64, // byte 256
-  firstSlot: 96, // byte 384
+  firstSlot: 256, // byte 1024
 } as const;
 
 /** The largest message a ring of `capacity` bytes always has room for. */

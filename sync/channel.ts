@@ -109,7 +109,28 @@ interface Reservation {
   readonly length: number;
 }
 
-let makeBorrowed: (bytes: Uint8Array, release: () => void) => BorrowedMessage;
+/** What a handle leaves behind for `dropped`: not the handle itself. */
+interface Dropped {
+  readonly shm: SharedMemory;
+  readonly header: Int32Array;
+  slot: number;
+  identity: number;
+}
+
+/**
+ * A handle collected without `close()` gives its sender slot back (so the
+ * stream can end, and the slot serves another sender) and its mapping.
+ */
+const dropped = new FinalizationRegistry<Dropped>(({ shm, header, slot, identity }) => {
+  try {
+    if (slot >= 0 && !shm.closed) Atomics.compareExchange(header, W.firstSlot + slot, identity, 0);
+  } finally {
+    shm.close();
+  }
+});
+
+let makeBorrowed: (bytes: Uint8Array, release: (taken: boolean) => void) => BorrowedMessage;
+let putBack: (message: BorrowedMessage) => void;
 
 /**
  * A received message lent as a view into the ring, without a copy (see
@@ -131,15 +152,16 @@ let makeBorrowed: (bytes: Uint8Array, release: () => void) => BorrowedMessage;
  */
 export class BorrowedMessage implements Disposable {
   #bytes: Uint8Array | null;
-  #release: (() => void) | null;
+  #release: ((taken: boolean) => void) | null;
 
-  private constructor(bytes: Uint8Array, release: () => void) {
+  private constructor(bytes: Uint8Array, release: (taken: boolean) => void) {
     this.#bytes = bytes;
     this.#release = release;
   }
 
   static {
     makeBorrowed = (bytes, release) => new BorrowedMessage(bytes, release);
+    putBack = (message) => message.#end(false);
   }
 
   /**
@@ -196,11 +218,16 @@ export class BorrowedMessage implements Disposable {
    * ```
    */
   release(): void {
+    this.#end(true);
+  }
+
+  /** Ends the loan: the message counts as taken, or stays first in the ring. */
+  #end(taken: boolean): void {
     const release = this.#release;
     if (release === null) return;
     this.#release = null;
     this.#bytes = null;
-    release();
+    release(taken);
   }
 
   /** Same as {@linkcode BorrowedMessage.release}, for `using`. */
@@ -212,7 +239,8 @@ export class BorrowedMessage implements Disposable {
 /**
  * A message channel in shared memory: a ring of variable-length messages
  * in one POSIX shared memory object that processes of Deno and Bun (and
- * Workers) open by name. Any number of them may send and receive at once:
+ * Workers) open by name. Many of them may send and receive at once (up to
+ * 768 sending handles; receivers are not counted):
  * each message goes to exactly one receiver, whole, and in the order the
  * ring got them. One sender with one receiver makes no system call while
  * the ring is neither empty nor full: the sides meet through `Atomics` on
@@ -274,8 +302,8 @@ export class Channel implements Disposable, AsyncIterable<Uint8Array>, Iterable<
   readonly #sendSerial = new Serial();
   readonly #recvSerial = new Serial();
   #closed = false;
-  /** The sender slot this handle took, or -1. */
-  #slot = -1;
+  /** The sender slot this handle took (-1 for none), shared with `dropped`. */
+  readonly #held: Dropped;
   #reservation: Reservation | null = null;
   #borrowed: BorrowedMessage | null = null;
   #readable: ReadableStream<Uint8Array> | undefined;
@@ -311,6 +339,8 @@ export class Channel implements Disposable, AsyncIterable<Uint8Array>, Iterable<
     this.#records = shm.view(Int32Array, HEADER_BYTES, geometry.capacity / 4);
     this.#sendLock = Mutex.attach(shm, W.sendMutex * 4);
     this.#recvLock = Mutex.attach(shm, W.recvMutex * 4);
+    this.#held = { shm, header: this.#header, slot: -1, identity: 0 };
+    dropped.register(this, this.#held, this);
   }
 
   /**
@@ -365,7 +395,24 @@ export class Channel implements Disposable, AsyncIterable<Uint8Array>, Iterable<
    * ```
    */
   static open(name: string): Channel {
-    return Channel.#join(SharedMemory.open(name), name);
+    return Channel.#join(Channel.#openObject(name), name);
+  }
+
+  /**
+   * `SharedMemory.open`, waiting while a creator has made the object but
+   * not sized it yet (an empty object cannot be mapped: EINVAL).
+   */
+  static #openObject(name: string): SharedMemory {
+    const until = monotonicMs() + HEADER_WAIT_MS;
+    for (;;) {
+      try {
+        return SharedMemory.open(name);
+      } catch (error) {
+        const unsized = error instanceof ErrnoError && error.errno === platform.EINVAL;
+        if (!unsized || monotonicMs() >= until) throw error;
+        Atomics.wait(nap, 0, 0, 1);
+      }
+    }
   }
 
   /**
@@ -1077,16 +1124,22 @@ export class Channel implements Disposable, AsyncIterable<Uint8Array>, Iterable<
     if (this.#readable !== undefined) return this.#readable;
     const cancelled = new AbortController();
     return this.#readable = new ReadableStream<Uint8Array>({
+      // The message is borrowed, and taken only once the stream can
+      // still deliver it: a cancel that comes while the borrow resolves
+      // puts it back.
       pull: async (controller) => {
-        let message: Uint8Array | null;
+        let borrowed: BorrowedMessage | null;
         try {
-          message = await this.recvAsync({ signal: cancelled.signal });
+          borrowed = await this.borrowAsync({ signal: cancelled.signal });
         } catch (error) {
           if (cancelled.signal.aborted) return;
           throw error;
         }
-        if (message === null) controller.close();
-        else controller.enqueue(message);
+        if (borrowed === null) return controller.close();
+        if (cancelled.signal.aborted) return putBack(borrowed);
+        const message = borrowed.bytes.slice();
+        borrowed.release();
+        controller.enqueue(message);
       },
       cancel: () => cancelled.abort(),
     }, { highWaterMark: 0 });
@@ -1149,6 +1202,7 @@ export class Channel implements Disposable, AsyncIterable<Uint8Array>, Iterable<
       this.#stopSending();
     } finally {
       this.#closed = true;
+      dropped.unregister(this);
       this.#shm.close();
     }
   }
@@ -1198,7 +1252,7 @@ export class Channel implements Disposable, AsyncIterable<Uint8Array>, Iterable<
     if (this.#reservation !== null) {
       throw new TypeError(`commit() or discard() the reservation on ${this.#what} first`);
     }
-    if (this.#slot < 0) this.#becomeSender();
+    if (this.#held.slot < 0) this.#becomeSender();
   }
 
   #incoming(buffer: unknown): Uint8Array {
@@ -1343,7 +1397,7 @@ export class Channel implements Disposable, AsyncIterable<Uint8Array>, Iterable<
   ): Promise<T> {
     for (;;) {
       this.#checkOpen();
-      const guard = await this.#lockAsync(this.#sendLock, checked, deadline);
+      const guard = this.#stillOpen(await this.#lockAsync(this.#sendLock, checked, deadline));
       let seen: number;
       try {
         const tail = this.#room(length);
@@ -1356,6 +1410,18 @@ export class Channel implements Disposable, AsyncIterable<Uint8Array>, Iterable<
       guard.unlock();
       await this.#waitFor(W.head, W.sendAsleep, seen, checked, deadline);
     }
+  }
+
+  /**
+   * A lock taken by `lockAsync` whose handle was closed before the caller
+   * resumed: the close already gave it up (see `Mutex`); the call fails.
+   */
+  #stillOpen(guard: MutexGuard): MutexGuard {
+    if (this.#closed) {
+      guard.unlock(); // a no-op once the region is closed
+      throw new ClosedError(this.#what);
+    }
+    return guard;
   }
 
   /** `mutex.lockAsync` until `deadline`; its TimeoutError names the channel. */
@@ -1410,7 +1476,8 @@ export class Channel implements Disposable, AsyncIterable<Uint8Array>, Iterable<
     for (let round = 0; round < 2; round++) {
       for (let slot = 0; slot < SLOT_COUNT; slot++) {
         if (Atomics.compareExchange(header, W.firstSlot + slot, 0, me) === 0) {
-          this.#slot = slot;
+          this.#held.slot = slot;
+          this.#held.identity = me;
           Atomics.store(header, W.sendersEver, 1);
           return;
         }
@@ -1444,9 +1511,9 @@ export class Channel implements Disposable, AsyncIterable<Uint8Array>, Iterable<
 
   /** This handle stops being a sender: the stream ends if it was the last. */
   #stopSending(): void {
-    if (this.#slot < 0) return;
-    Atomics.store(this.#header, W.firstSlot + this.#slot, 0);
-    this.#slot = -1;
+    if (this.#held.slot < 0) return;
+    Atomics.store(this.#header, W.firstSlot + this.#held.slot, 0);
+    this.#held.slot = -1;
     this.#endIfNoSenders(true);
   }
 
@@ -1620,11 +1687,11 @@ export class Channel implements Disposable, AsyncIterable<Uint8Array>, Iterable<
         // the message, and the next receiver gets it.
         Atomics.store(this.#header, W.claim, next | CLAIMED);
         keep = true;
-        const borrowed = makeBorrowed(this.#data.subarray(at, at + length), () => {
+        const borrowed = makeBorrowed(this.#data.subarray(at, at + length), (taken) => {
           this.#borrowed = null;
           try {
             if (!this.#shm.closed) {
-              this.#finishTake(next);
+              if (taken) this.#finishTake(next);
               Atomics.store(this.#header, W.claim, 0);
             }
           } finally {
@@ -1704,7 +1771,7 @@ export class Channel implements Disposable, AsyncIterable<Uint8Array>, Iterable<
       return this.#recvSerial.run(checked, this.#what, async (deadline) => {
         for (;;) {
           this.#receiving();
-          const guard = await this.#lockAsync(this.#recvLock, checked, deadline);
+          const guard = this.#stillOpen(await this.#lockAsync(this.#recvLock, checked, deadline));
           const got = this.#take(guard, how);
           if (got === END) return null;
           if (got !== EMPTY) return got;

@@ -805,7 +805,7 @@ const cases: [string, number, (w: Int32Array) => void][] = [
   ["text", 4096, (w) => new Uint8Array(w.buffer, w.byteOffset, 16).set(new TextEncoder().encode("hello, world!!!!"))],
   ["8 bytes", 8, () => {}],
   ["magic only, 16 bytes", 16, (w) => { w[0] = 0x4b4d4853; w[1] = 0x4e414843; w[2] = 1; }],
-  ["magic, 100 bytes", 100, (w) => { w[0] = 0x4b4d4853; w[1] = 0x4e414843; w[2] = 1; w[3] = 1024; w[4] = 64; w[5] = 24; w[6] = 128; }],
+  ["magic, 100 bytes", 100, (w) => { w[0] = 0x4b4d4853; w[1] = 0x4e414843; w[2] = 1; w[3] = 4096; w[4] = 64; w[5] = 24; w[6] = 768; }],
 ];
 let k = 0;
 for (const [label, size, fill] of cases) {
@@ -884,10 +884,10 @@ const cases: [string, number, number][] = [
   ["last sender -1", 76, -1], ["last receiver -1", 144, -1], ["receiver asleep -1", 192, -1],
   ["sender asleep 7", 256, 7],
   ["send mutex -1", 64, -1], ["recv mutex -1", 128, -1], ["recv mutex 1", 128, 1],
-  ["slot 0 = -1", 384, -1], ["slot 0 = 1", 384, 1],
-  ["record length 2^31-1", 1024, 0x7fffffff], ["record length -1", 1024, -1],
-  ["record length 300", 1024, 300], ["record length 121", 1024, 121], ["record length 248", 1024, 248],
-  ["record kind 99", 1028, 99], ["record kind 2", 1028, 2],
+  ["slot 0 = -1", 1024, -1], ["slot 0 = 1", 1024, 1],
+  ["record length 2^31-1", 4096, 0x7fffffff], ["record length -1", 4096, -1],
+  ["record length 300", 4096, 300], ["record length 121", 4096, 121], ["record length 248", 4096, 248],
+  ["record kind 99", 4100, 99], ["record kind 2", 4100, 2],
 ];
 const results: Record<string, Record<string, string>> = {};
 const outcome = async (run: () => unknown): Promise<string> => {
