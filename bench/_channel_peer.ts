@@ -3,7 +3,8 @@
  *
  *   <transport> send|recv <size> <address> <warmMs> <timedMs>
  *
- * transport: `channel` (sync send / recvInto), `channel-async` (sync send,
+ * transport: `channel` (sync send / recvInto), `channel-borrow` (sync send,
+ * zero-copy borrow), `channel-async` (sync send,
  * receiver `for await`), `pipe` (a FIFO, node:fs writeSync / readSync) or
  * `socket` (a Unix domain stream socket through the runtime's own API,
  * Deno.connect / Deno.listen or Bun.connect / Bun.listen, which beat
@@ -86,6 +87,25 @@ function channelRecv(): void {
     }
   } while (!window.tick(BATCH));
   rx.end(); // stops the sender
+  rx.close();
+  window.report(1);
+}
+
+/** Zero-copy receive: each message is read in place (one byte looked at), then released. */
+function channelBorrow(): void {
+  const rx = Channel.open(address);
+  const window = new Window();
+  let sum = 0;
+  do {
+    for (let i = 0; i < BATCH; i++) {
+      const message = rx.borrow();
+      if (message === null) throw new Error("the stream ended");
+      sum += message.bytes[message.length - 1];
+      message.release();
+    }
+  } while (!window.tick(BATCH));
+  if (sum < 0) throw new Error("unreachable");
+  rx.end();
   rx.close();
   window.report(1);
 }
@@ -253,6 +273,8 @@ async function socketRecv(): Promise<void> {
 const roles: Record<string, () => void | Promise<void>> = {
   "channel send": channelSend,
   "channel recv": channelRecv,
+  "channel-borrow send": channelSend,
+  "channel-borrow recv": channelBorrow,
   "channel-async send": channelSend,
   "channel-async recv": channelRecvAsync,
   "pipe send": pipeSend,

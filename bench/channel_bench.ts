@@ -64,13 +64,14 @@ const label = (runtime: Runtime) => (runtime === "deno" ? "Deno" : "Bun");
 const sizeLabel = (size: number) => (size >= 1024 ? `${size / 1024} KiB` : `${size} B`);
 
 interface Case {
-  transport: "channel" | "channel-async" | "pipe" | "socket";
+  transport: "channel" | "channel-borrow" | "channel-async" | "pipe" | "socket";
   size: number;
 }
 const cases: Case[] = [];
 for (const size of SIZES) {
   for (const transport of ["channel", "socket", "pipe"] as const) cases.push({ transport, size });
 }
+cases.push({ transport: "channel-borrow", size: 65536 });
 cases.push({ transport: "channel-async", size: 64 });
 
 function exited(child: ReturnType<typeof spawn>, who: string): Promise<string> {
@@ -187,6 +188,7 @@ function rate(perSecond: number, size: number): string {
 
 const titles: Record<Case["transport"], string> = {
   channel: "Channel send / recvInto",
+  "channel-borrow": "Channel send / borrow (zero-copy receive)",
   "channel-async": "Channel send / `for await`",
   socket: "Unix socket (Deno/Bun native)",
   pipe: "pipe (FIFO, node:fs sync)",
@@ -203,6 +205,17 @@ const row = (size: number, title: string, cells: string[]) =>
 for (const item of cases) {
   const { size } = item;
   row(size, titles[item.transport], pairs.map(([s, r]) => rate(value(s, r, item), size)));
+  if (item.transport === "channel-borrow") {
+    const copy = reference["memcpy 64 KiB"];
+    const ratio = (s: Runtime, r: Runtime) => `${(value(s, r, item) / copy).toFixed(2)}x`;
+    if (copy !== undefined) {
+      row(
+        size,
+        "Channel send / borrow vs `memcpy`",
+        pairs.map(([s, r]) => ratio(s, r)),
+      );
+    }
+  }
   if (item.transport !== "pipe") continue;
   // After the last transport of a size: the C references and the ratios.
   const channel: Case = { transport: "channel", size };
