@@ -43,6 +43,7 @@ import { Serial } from "./_serial.ts";
 import { monotonicMs } from "./_time.ts";
 import { waitLoop } from "./_wait_loop.ts";
 import { ChannelEndedError, ChannelFormatError } from "./channel_errors.ts";
+import { BorrowedMessage, lendMessage, putBack } from "./borrowed_message.ts";
 import { Mutex, type MutexGuard } from "./mutex.ts";
 
 /**
@@ -128,113 +129,6 @@ const dropped = new FinalizationRegistry<Dropped>(({ shm, header, slot, identity
     shm.close();
   }
 });
-
-let makeBorrowed: (bytes: Uint8Array, release: (taken: boolean) => void) => BorrowedMessage;
-let putBack: (message: BorrowedMessage) => void;
-
-/**
- * A received message lent as a view into the ring, without a copy (see
- * {@linkcode Channel.borrow}). Until it is released, the channel's
- * receiving side is held: other receivers wait, and the bytes stay put.
- * `using` releases it at the end of the block.
- *
- * @example
- * ```ts
- * import { Channel } from "../mod.ts";
- * using ch = Channel.create(`/doc-borrow-${Date.now()}`, { capacity: 4096 });
- * ch.send(new TextEncoder().encode("hi"));
- * {
- *   using message = ch.borrow()!;
- *   console.assert(new TextDecoder().decode(message.bytes) === "hi");
- * } // released: the ring may reuse the bytes
- * ch.unlink();
- * ```
- */
-export class BorrowedMessage implements Disposable {
-  #bytes: Uint8Array | null;
-  #release: ((taken: boolean) => void) | null;
-
-  private constructor(bytes: Uint8Array, release: (taken: boolean) => void) {
-    this.#bytes = bytes;
-    this.#release = release;
-  }
-
-  static {
-    makeBorrowed = (bytes, release) => new BorrowedMessage(bytes, release);
-    putBack = (message) => message.#end(false);
-  }
-
-  /**
-   * The message: a view into the shared ring, valid until `release()`.
-   *
-   * @throws {TypeError} After `release()`: the bytes may hold another
-   *   message by then.
-   *
-   * @example
-   * ```ts
-   * import { Channel } from "../mod.ts";
-   * using ch = Channel.create(`/doc-borrow-bytes-${Date.now()}`, { capacity: 4096 });
-   * ch.send(new Uint8Array([7, 8]));
-   * using message = ch.borrow()!;
-   * console.assert(message.bytes[1] === 8);
-   * ch.unlink();
-   * ```
-   */
-  get bytes(): Uint8Array {
-    if (this.#bytes === null) throw new TypeError("The borrowed message was released");
-    return this.#bytes;
-  }
-
-  /**
-   * The message's length in bytes (0 once released).
-   *
-   * @example
-   * ```ts
-   * import { Channel } from "../mod.ts";
-   * using ch = Channel.create(`/doc-borrow-length-${Date.now()}`, { capacity: 4096 });
-   * ch.send(new Uint8Array(5));
-   * using message = ch.borrow()!;
-   * console.assert(message.length === 5);
-   * ch.unlink();
-   * ```
-   */
-  get length(): number {
-    return this.#bytes?.length ?? 0;
-  }
-
-  /**
-   * Gives the message's bytes back to the ring and the receiving side to
-   * the next receiver. Idempotent; also done by the channel's `close()`.
-   *
-   * @example
-   * ```ts
-   * import { Channel } from "../mod.ts";
-   * using ch = Channel.create(`/doc-borrow-release-${Date.now()}`, { capacity: 4096 });
-   * ch.send(new Uint8Array([1]));
-   * const message = ch.borrow()!;
-   * message.release();
-   * console.assert(ch.tryRecv() === null);
-   * ch.unlink();
-   * ```
-   */
-  release(): void {
-    this.#end(true);
-  }
-
-  /** Ends the loan: the message counts as taken, or stays first in the ring. */
-  #end(taken: boolean): void {
-    const release = this.#release;
-    if (release === null) return;
-    this.#release = null;
-    this.#bytes = null;
-    release(taken);
-  }
-
-  /** Same as {@linkcode BorrowedMessage.release}, for `using`. */
-  [Symbol.dispose](): void {
-    this.release();
-  }
-}
 
 /**
  * A message channel in shared memory: a ring of variable-length messages
@@ -1687,7 +1581,7 @@ export class Channel implements Disposable, AsyncIterable<Uint8Array>, Iterable<
         // the message, and the next receiver gets it.
         Atomics.store(this.#header, W.claim, next | CLAIMED);
         keep = true;
-        const borrowed = makeBorrowed(this.#data.subarray(at, at + length), (taken) => {
+        const borrowed = lendMessage(this.#data.subarray(at, at + length), (taken) => {
           this.#borrowed = null;
           try {
             if (!this.#shm.closed) {

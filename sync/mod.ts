@@ -27,7 +27,8 @@
  *
  * @module
  */
-export { BorrowedMessage, Channel, type ChannelCreateOptions } from "./channel.ts";
+export { BorrowedMessage } from "./borrowed_message.ts";
+export { Channel, type ChannelCreateOptions } from "./channel.ts";
 export { ChannelEndedError, ChannelFormatError } from "./channel_errors.ts";
 export { CountingSemaphore } from "./counting_semaphore.ts";
 export { Flag } from "./flag.ts";
